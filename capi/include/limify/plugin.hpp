@@ -1,0 +1,65 @@
+// Header-only helpers for plugin authors writing in C++.
+//
+// The plugin ABI (plugin.h) is C: no exception may cross it. Wrap the body of
+// every exported function in limify::plugin::Guard, which turns anything
+// thrown into an error code plus a message copied by the host:
+//
+//   static int32_t Step(..., limify_plugin_error* err) {
+//     return limify::plugin::Guard(err, [&] { ...; return LIMIFY_PLUGIN_OK; });
+//   }
+//
+// and export the manifest with LIMIFY_DEFINE_PLUGIN_ENTRY(manifest), which
+// also remembers the host's API for SetError.
+#ifndef LIMIFY_PLUGIN_HPP_
+#define LIMIFY_PLUGIN_HPP_
+
+#include <exception>
+#include <new>
+#include <string>
+
+#include "limify/plugin.h"
+
+namespace limify::plugin {
+
+// The host API handed to the entry function; null until the plugin is loaded.
+inline const limify_host_api*& Host() {
+  static const limify_host_api* host = nullptr;
+  return host;
+}
+
+// Reports an error through the host, which copies the text.
+inline int32_t SetError(limify_plugin_error* err, int32_t code,
+                        const std::string& message) {
+  const limify_host_api* host = Host();
+  if (host != nullptr && host->set_error != nullptr) {
+    host->set_error(err, code, message.c_str());
+  }
+  return code;
+}
+
+// Runs `body` (returning int32_t) and converts any exception into an error.
+template <typename Body>
+int32_t Guard(limify_plugin_error* err, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return SetError(err, LIMIFY_PLUGIN_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return SetError(err, LIMIFY_PLUGIN_INTERNAL, e.what());
+  } catch (...) {
+    return SetError(err, LIMIFY_PLUGIN_INTERNAL, "unknown exception");
+  }
+}
+
+}  // namespace limify::plugin
+
+// Defines the exported entry function returning `manifest` (an lvalue of type
+// limify_plugin_manifest with static storage duration).
+#define LIMIFY_DEFINE_PLUGIN_ENTRY(manifest)                          \
+  extern "C" LIMIFY_PLUGIN_EXPORT const limify_plugin_manifest*       \
+  limify_plugin_entry(const limify_host_api* host) {                  \
+    ::limify::plugin::Host() = host;                                  \
+    return &(manifest);                                               \
+  }
+
+#endif  // LIMIFY_PLUGIN_HPP_

@@ -1,0 +1,95 @@
+// The engine: one configuration, one storage, many threads. Resolves a
+// request to a rule, plan and identity, builds the storage keys and runs the
+// rule's limits through the storage in one atomic step.
+//
+// Thread-safe: any number of threads may call Check/Peek/Reset/CheckKey while
+// another calls Reload. Checks in flight finish on the configuration they
+// started with.
+#ifndef LIMIFY_ENGINE_ENGINE_H_
+#define LIMIFY_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace limify {
+
+// retry_after_us when waiting can never help: the cost exceeds the capacity.
+inline constexpr int64_t kRetryNever = -1;
+// limit/remaining when no rule matched: the request is not limited.
+inline constexpr int64_t kUnlimited = -1;
+
+// One request. Empty strings are absent values. Views must outlive the call.
+struct Request {
+  std::string_view method;
+  std::string_view path;
+  std::string_view user_id;
+  std::string_view org_id;
+  std::string_view api_key;
+  std::string_view client_ip;
+  std::string_view plan;  // explicit plan; wins over every other source
+  int64_t cost = 1;       // >= 1
+};
+
+struct Decision {
+  bool allowed = true;
+  bool matched = false;   // a rule (or the default rule) applied
+  bool degraded = false;  // decided by the failure policy, without storage
+  int64_t limit = kUnlimited;      // of the binding limit
+  int64_t remaining = kUnlimited;  // whole requests left under it
+  int64_t period_us = 0;           // its window
+  int64_t reset_after_us = 0;      // until every limit is back to full
+  int64_t retry_after_us = 0;      // 0 when allowed; kRetryNever if never
+  std::string rule_id;
+  std::string plan_id;
+};
+
+// Returns the plan for a request under a rule, or "" for none.
+using PlanProvider =
+    std::function<std::string(const Request& request, std::string_view rule_id)>;
+
+class Engine {
+ public:
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(std::string_view config_json);
+  static absl::StatusOr<std::unique_ptr<Engine>> CreateFromFile(const std::string& path);
+  ~Engine();
+
+  // Decides and consumes. Storage failures are not errors: the failure
+  // policy decides and the decision is marked degraded. Errors are for bad
+  // arguments (cost < 1).
+  absl::Status Check(const Request& request, Decision* out);
+  // Decides without consuming anything.
+  absl::Status Peek(const Request& request, Decision* out);
+  // Forgets the state of the request's identity under its rule and plan.
+  absl::Status Reset(const Request& request);
+  // The direct form for hosts without HTTP requests: `identity` is any
+  // non-empty string, limited by rule `rule_id` (or "default" for the
+  // default rule). NotFound for an unknown rule.
+  absl::Status CheckKey(std::string_view rule_id, std::string_view identity,
+                        int64_t cost, Decision* out);
+
+  // Replaces the configuration atomically. State of rules whose limits did
+  // not change is kept when the storage configuration is unchanged. On error
+  // the old configuration stays in force.
+  absl::Status Reload(std::string_view config_json);
+
+  void SetPlanProvider(PlanProvider provider);
+
+  // The manual clock (config "clock": "manual"); FailedPrecondition otherwise.
+  absl::Status AdvanceClock(int64_t delta_us);
+  absl::Status SetClock(int64_t now_us);
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace limify
+
+#endif  // LIMIFY_ENGINE_ENGINE_H_

@@ -1,0 +1,44 @@
+#include "engine/plugin_error.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace limify {
+namespace {
+
+void SetError(limify_plugin_error* err, int32_t code, const char* message) {
+  if (err == nullptr) return;
+  err->code = code;
+  err->message = message != nullptr ? message : "";
+}
+
+constexpr limify_host_api kHostApi = {
+    sizeof(limify_host_api), LIMIFY_PLUGIN_ABI_MAJOR, LIMIFY_PLUGIN_ABI_MINOR,
+    &SetError};
+
+absl::StatusCode ToStatusCode(int32_t code) {
+  switch (code) {
+    case LIMIFY_PLUGIN_INVALID_ARGUMENT:
+      return absl::StatusCode::kInvalidArgument;
+    case LIMIFY_PLUGIN_UNAVAILABLE:
+      return absl::StatusCode::kUnavailable;
+    case LIMIFY_PLUGIN_TIMEOUT:
+      return absl::StatusCode::kDeadlineExceeded;
+    default:
+      return absl::StatusCode::kInternal;
+  }
+}
+
+}  // namespace
+
+const limify_host_api* HostApi() { return &kHostApi; }
+
+absl::Status PluginStatus(int32_t code, const limify_plugin_error& err,
+                          std::string_view context) {
+  if (code == LIMIFY_PLUGIN_OK) return absl::OkStatus();
+  std::string_view message =
+      err.message.empty() ? std::string_view("failed without a message")
+                          : std::string_view(err.message);
+  return absl::Status(ToStatusCode(code), absl::StrCat(context, ": ", message));
+}
+
+}  // namespace limify
