@@ -96,6 +96,11 @@ typedef struct limify_verdict {
   int64_t remaining;      /* whole requests left after this step */
   int64_t reset_after_us; /* until the state is back to full (fresh) */
   int64_t retry_after_us; /* 0 when allowed; LIMIFY_RETRY_NEVER if never */
+  /* Set by whoever combines the limits of a rule (the host's apply, or a
+   * storage's native path): index of the limit that binds. Algorithms leave
+   * it 0. */
+  uint32_t binding_limit;
+  uint32_t reserved2; /* zero */
 } limify_verdict;
 
 /*
@@ -172,7 +177,8 @@ typedef struct limify_storage_op {
   int64_t cost;
 
   /* Host logic for the generic path. `states[i]` holds state_sizes[i] bytes.
-   * Fills `out` (the rule's combined verdict) and ttl_us[i]. */
+   * Fills `out` (the rule's combined verdict) and ttl_us[i]. It modifies the
+   * states only when it sets *write_back. */
   int32_t (*apply)(void* apply_ctx, void* const* states, int64_t now_us,
                    int* write_back, int64_t* ttl_us, limify_verdict* out,
                    limify_plugin_error* err);

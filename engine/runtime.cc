@@ -1,0 +1,185 @@
+#include "engine/runtime.h"
+
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/plugin_error.h"
+#include "engine/rate.h"
+
+namespace limify {
+namespace {
+
+// The same plugins and storage serve the new configuration when nothing that
+// shapes them changed.
+bool CanReuseStorage(const Config& next, const Runtime& previous) {
+  const Config& prev = previous.config;
+  return next.plugin_paths == prev.plugin_paths && next.clock == prev.clock &&
+         next.storage.type == prev.storage.type &&
+         next.storage.options_json == prev.storage.options_json;
+}
+
+absl::StatusOr<std::shared_ptr<const PluginRegistry>> LoadPlugins(const Config& config) {
+  for (size_t i = 0; i < config.plugin_paths.size(); ++i) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(config.plugin_paths[i], ec)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("plugin_paths[", i, "]: directory \"", config.plugin_paths[i],
+                       "\" does not exist"));
+    }
+  }
+  absl::StatusOr<std::unique_ptr<PluginRegistry>> registry =
+      PluginRegistry::Load(PluginSearchPath(config.plugin_paths));
+  if (!registry.ok()) return registry.status();
+  return std::shared_ptr<const PluginRegistry>(std::move(*registry));
+}
+
+absl::StatusOr<std::shared_ptr<StorageInstance>> CreateStorage(
+    const Config& config, std::shared_ptr<const PluginRegistry> registry,
+    EngineClock* clock) {
+  const limify_storage* vtable = registry->FindStorage(config.storage.type);
+  if (vtable == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "storage.type: unknown storage \"", config.storage.type, "\" (loaded: ",
+        absl::StrJoin(registry->StorageNames(), ", "), "; plugin directories searched: ",
+        absl::StrJoin(registry->dirs(), ", "), ")"));
+  }
+  if (config.clock == ClockKind::kManual &&
+      (vtable->flags & LIMIFY_STORAGE_USES_HOST_CLOCK) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "clock: \"manual\" needs a storage that uses the host's clock (such as memory); "
+        "storage \"", config.storage.type, "\" keeps its own time"));
+  }
+  limify_storage_env env{};
+  env.struct_size = sizeof(env);
+  env.now_us = &EngineClock::NowUsThunk;
+  env.clock_ctx = clock;
+  void* instance = nullptr;
+  limify_plugin_error err;
+  int32_t rc = vtable->create(config.storage.options_json.c_str(), &env, &instance, &err);
+  if (rc != LIMIFY_PLUGIN_OK) {
+    absl::Status status = PluginStatus(rc, err, "storage");
+    // Plugins name the option first ("max_keys: ..."): make it a JSON path.
+    if (rc == LIMIFY_PLUGIN_INVALID_ARGUMENT) {
+      return absl::InvalidArgumentError(absl::StrCat("storage.", err.message));
+    }
+    return status;
+  }
+  return std::make_shared<StorageInstance>(std::move(registry), vtable, instance);
+}
+
+std::string RateSuffix(const std::string& algorithm, const Rate& rate, int64_t burst) {
+  std::string suffix = absl::StrCat("}:", algorithm, ":", FormatRate(rate));
+  if (burst > 0) absl::StrAppend(&suffix, ":b", burst);
+  return suffix;
+}
+
+absl::StatusOr<CompiledLimits> CompileLimits(const LimitSet& limits, std::string_view rule_id,
+                                             std::string_view plan_id,
+                                             const std::string& algorithm_name,
+                                             const limify_algorithm* algorithm) {
+  CompiledLimits out;
+  out.plan_id = std::string(plan_id);
+  out.keys.prefix = absl::StrCat("limify:{", rule_id, "|", plan_id, "|");
+  for (const Rate& rate : limits.rates) {
+    limify_limit_spec spec{};
+    spec.struct_size = sizeof(spec);
+    spec.limit = rate.limit;
+    spec.period_us = rate.period_us;
+    spec.burst = limits.burst;
+    limify_plugin_error err;
+    int32_t rc = algorithm->validate(&spec, &err);
+    if (rc != LIMIFY_PLUGIN_OK) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          limits.json_path, ": ", err.message.empty() ? "refused by the algorithm" : err.message));
+    }
+    out.specs.push_back(spec);
+    out.state_sizes.push_back(algorithm->state_size(&spec));
+    out.keys.suffixes.push_back(RateSuffix(algorithm_name, rate, limits.burst));
+  }
+  return out;
+}
+
+absl::StatusOr<CompiledRule> CompileRule(const RuleConfig& rule, const PluginRegistry& registry) {
+  CompiledRule out;
+  out.id = rule.id;
+  out.algorithm = registry.FindAlgorithm(rule.algorithm);
+  if (out.algorithm == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        rule.json_path, ".algorithm: unknown algorithm \"", rule.algorithm, "\" (loaded: ",
+        absl::StrJoin(registry.AlgorithmNames(), ", "), ")"));
+  }
+  absl::StatusOr<CompiledLimits> limits =
+      CompileLimits(rule.limits, rule.id, "default", rule.algorithm, out.algorithm);
+  if (!limits.ok()) return limits.status();
+  out.default_limits = std::move(*limits);
+  for (const auto& [plan_id, plan_limits] : rule.plans) {
+    limits = CompileLimits(plan_limits, rule.id, plan_id, rule.algorithm, out.algorithm);
+    if (!limits.ok()) return limits.status();
+    out.plans.emplace(plan_id, std::move(*limits));
+  }
+  return out;
+}
+
+}  // namespace
+
+const CompiledLimits& CompiledRule::LimitsFor(std::string_view plan) const {
+  if (plans.empty() || plan.empty()) return default_limits;
+  auto it = plans.find(plan);
+  return it == plans.end() ? default_limits : it->second;
+}
+
+absl::StatusOr<std::shared_ptr<const Runtime>> CompileRuntime(Config config, EngineClock* clock,
+                                                              const Runtime* previous) {
+  auto runtime = std::make_shared<Runtime>();
+  if (previous != nullptr && CanReuseStorage(config, *previous)) {
+    runtime->registry = previous->registry;
+    runtime->storage = previous->storage;
+  } else {
+    absl::StatusOr<std::shared_ptr<const PluginRegistry>> registry = LoadPlugins(config);
+    if (!registry.ok()) return registry.status();
+    runtime->registry = *registry;
+  }
+
+  for (const RuleConfig& rule : config.rules) {
+    absl::StatusOr<CompiledRule> compiled = CompileRule(rule, *runtime->registry);
+    if (!compiled.ok()) return compiled.status();
+    runtime->rules.push_back(std::move(*compiled));
+  }
+  if (config.default_rule.has_value()) {
+    absl::StatusOr<CompiledRule> compiled = CompileRule(*config.default_rule, *runtime->registry);
+    if (!compiled.ok()) return compiled.status();
+    runtime->default_rule = std::move(*compiled);
+  }
+  for (const CompiledRule& rule : runtime->rules) runtime->rules_by_id[rule.id] = &rule;
+  if (runtime->default_rule.has_value()) {
+    runtime->rules_by_id.try_emplace(runtime->default_rule->id, &*runtime->default_rule);
+  }
+
+  absl::StatusOr<RouteTable> routes = RouteTable::Build(config.rules);
+  if (!routes.ok()) return routes.status();
+  runtime->routes.emplace(std::move(*routes));
+
+  if (config.identity.hash == IdentityHash::kHmacSha256) {
+    runtime->hasher = IdentityHasher(config.identity.secret);
+  }
+
+  // The storage comes last: nothing is created for a configuration that fails.
+  if (runtime->storage == nullptr) {
+    const bool was_manual = clock->manual();
+    clock->set_manual(config.clock == ClockKind::kManual);
+    absl::StatusOr<std::shared_ptr<StorageInstance>> storage =
+        CreateStorage(config, runtime->registry, clock);
+    if (!storage.ok()) {
+      clock->set_manual(was_manual);  // the old configuration stays in force
+      return storage.status();
+    }
+    runtime->storage = *std::move(storage);
+  }
+  runtime->config = std::move(config);
+  return std::shared_ptr<const Runtime>(std::move(runtime));
+}
+
+}  // namespace limify
+

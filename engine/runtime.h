@@ -1,0 +1,81 @@
+// A compiled configuration: everything a check needs, built once at load
+// (and at each reload) and then only read. Holds the plugins and the storage
+// instance it uses, so checks in flight keep them alive across a reload.
+#ifndef LIMIFY_ENGINE_RUNTIME_H_
+#define LIMIFY_ENGINE_RUNTIME_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "engine/clock.h"
+#include "engine/config.h"
+#include "engine/identity_hasher.h"
+#include "engine/plugin_registry.h"
+#include "engine/route_table.h"
+#include "engine/storage_keys.h"
+#include "limify/plugin.h"
+
+namespace limify {
+
+// A created storage instance; destroyed before its plugin can unload.
+class StorageInstance {
+ public:
+  StorageInstance(std::shared_ptr<const PluginRegistry> registry,
+                  const limify_storage* vtable, void* instance)
+      : registry_(std::move(registry)), vtable_(vtable), instance_(instance) {}
+  ~StorageInstance() { vtable_->destroy(instance_); }
+  StorageInstance(const StorageInstance&) = delete;
+  StorageInstance& operator=(const StorageInstance&) = delete;
+
+  const limify_storage* vtable() const { return vtable_; }
+  void* instance() const { return instance_; }
+
+ private:
+  std::shared_ptr<const PluginRegistry> registry_;
+  const limify_storage* vtable_;
+  void* instance_;
+};
+
+// The limits one plan puts on one rule, ready for the storage.
+struct CompiledLimits {
+  std::string plan_id;
+  std::vector<limify_limit_spec> specs;
+  std::vector<size_t> state_sizes;
+  KeyTemplate keys;
+};
+
+struct CompiledRule {
+  std::string id;
+  const limify_algorithm* algorithm = nullptr;
+  CompiledLimits default_limits;
+  absl::flat_hash_map<std::string, CompiledLimits> plans;
+
+  // The limits for `plan`; a plan the rule does not define gets its own rate.
+  const CompiledLimits& LimitsFor(std::string_view plan) const;
+};
+
+struct Runtime {
+  Config config;
+  std::shared_ptr<const PluginRegistry> registry;
+  std::shared_ptr<StorageInstance> storage;
+  std::vector<CompiledRule> rules;  // config order; route table indexes it
+  std::optional<CompiledRule> default_rule;
+  absl::flat_hash_map<std::string, const CompiledRule*> rules_by_id;
+  std::optional<RouteTable> routes;
+  IdentityHasher hasher;
+};
+
+// Compiles `config`. Reuses `previous`'s plugins and storage when the plugin
+// search path and the storage configuration are unchanged, so a reload keeps
+// state; otherwise loads plugins and creates the storage anew.
+absl::StatusOr<std::shared_ptr<const Runtime>> CompileRuntime(
+    Config config, EngineClock* clock, const Runtime* previous);
+
+}  // namespace limify
+
+#endif  // LIMIFY_ENGINE_RUNTIME_H_
