@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/absl_compat.h"
 #include "engine/clock.h"
 #include "engine/config.h"
 #include "engine/identity_hasher.h"
@@ -74,7 +75,7 @@ const CompiledLimits& ResolveLimits(const Runtime& rt, const CompiledRule& rule,
   if (identity.kind != nullptr) {
     auto by_kind = rt.config.identity_plans.find(*identity.kind);
     if (by_kind != rt.config.identity_plans.end()) {
-      auto plan = by_kind->second.find(identity.value);
+      auto plan = by_kind->second.find(AbslView(identity.value));
       if (plan != by_kind->second.end()) return rule.LimitsFor(plan->second);
     }
   }
@@ -244,9 +245,9 @@ absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identit
   if (identity.empty()) return absl::InvalidArgumentError("identity must not be empty");
   if (cost < 1) return absl::InvalidArgumentError(absl::StrCat("cost must be >= 1, got ", cost));
   std::shared_ptr<const Runtime> rt = impl_->runtime.load(std::memory_order_acquire);
-  auto it = rt->rules_by_id.find(rule_id);
+  auto it = rt->rules_by_id.find(AbslView(rule_id));
   if (it == rt->rules_by_id.end()) {
-    return absl::NotFoundError(absl::StrCat("no rule with id \"", rule_id, "\""));
+    return absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
   }
   const CompiledRule& rule = *it->second;
   Decide(*rt, rule, rule.default_limits, Identity{"key", identity, nullptr}, cost,

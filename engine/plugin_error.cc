@@ -1,6 +1,7 @@
 #include "engine/plugin_error.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/absl_compat.h"
 
 namespace limify {
 namespace {
@@ -38,7 +39,7 @@ absl::Status PluginStatus(int32_t code, const limify_plugin_error& err,
   std::string_view message =
       err.message.empty() ? std::string_view("failed without a message")
                           : std::string_view(err.message);
-  return absl::Status(ToStatusCode(code), absl::StrCat(context, ": ", message));
+  return absl::Status(ToStatusCode(code), absl::StrCat(AbslView(context), ": ", AbslView(message)));
 }
 
 }  // namespace limify

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/absl_compat.h"
 #include "engine/plugin_error.h"
 #include "engine/rate.h"
 
@@ -81,7 +82,7 @@ absl::StatusOr<CompiledLimits> CompileLimits(const LimitSet& limits, std::string
                                              const limify_algorithm* algorithm) {
   CompiledLimits out;
   out.plan_id = std::string(plan_id);
-  out.keys.prefix = absl::StrCat("limify:{", rule_id, "|", plan_id, "|");
+  out.keys.prefix = absl::StrCat("limify:{", AbslView(rule_id), "|", AbslView(plan_id), "|");
   for (const Rate& rate : limits.rates) {
     limify_limit_spec spec{};
     spec.struct_size = sizeof(spec);
@@ -126,7 +127,7 @@ absl::StatusOr<CompiledRule> CompileRule(const RuleConfig& rule, const PluginReg
 
 const CompiledLimits& CompiledRule::LimitsFor(std::string_view plan) const {
   if (plans.empty() || plan.empty()) return default_limits;
-  auto it = plans.find(plan);
+  auto it = plans.find(AbslView(plan));
   return it == plans.end() ? default_limits : it->second;
 }
 
