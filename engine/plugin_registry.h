@@ -25,12 +25,31 @@ class PluginRegistry {
  public:
   // Loads every plugin found in `dirs`, in order. A directory that does not
   // exist is an error naming it.
+  //
+  // All or nothing: one refused file fails the whole Load, because a plugin
+  // directory the user points at must be sound (a half-loaded set would make
+  // "unknown algorithm" errors appear far from their cause). Every error is
+  // kFailedPrecondition — the files on disk are not what the engine needs —
+  // and its message names the directory or the file's full path, e.g.
+  //   /p/x.so: not a limify plugin: no "limify_plugin_entry" symbol
+  //   algorithm "twin" is provided by both /a/a.so and /b/b.so
+  // Directories listed twice (same canonical path) are searched once.
+  //
+  // The registry is immutable once loaded, so its const methods may be called
+  // from any thread. It owns the libraries: hold it in an object with a
+  // bounded lifetime (the engine), never in a static, so that libraries are
+  // not unloaded from a static destructor.
   static absl::StatusOr<std::unique_ptr<PluginRegistry>> Load(
       const std::vector<std::string>& dirs);
 
+  // Forgets every vtable, then unloads the libraries.
   ~PluginRegistry();
 
-  // nullptr when no loaded plugin provides `name`.
+  PluginRegistry(const PluginRegistry&) = delete;
+  PluginRegistry& operator=(const PluginRegistry&) = delete;
+
+  // nullptr when no loaded plugin provides `name`. The pointer is valid for
+  // the registry's lifetime.
   const limify_algorithm* FindAlgorithm(std::string_view name) const;
   const limify_storage* FindStorage(std::string_view name) const;
 
@@ -48,10 +67,18 @@ class PluginRegistry {
 };
 
 // The search path for a configuration: its plugin_paths, then the
-// directories in $LIMIFY_PLUGIN_PATH (':'-separated), then the build's plugin
-// directory when the engine runs from the build tree, else the install's.
+// directories in $LIMIFY_PLUGIN_PATH (':'-separated, empty entries ignored),
+// then DefaultPluginDir() if it exists (an install may have none; a missing
+// configured or $LIMIFY_PLUGIN_PATH directory is left for Load to report).
+// A directory reached twice (same canonical path) appears once, at its first
+// place, spelled as it was first given.
 std::vector<std::string> PluginSearchPath(
     const std::vector<std::string>& config_paths);
+
+// The build tree's plugin directory when the code of the engine runs from a
+// binary inside the build tree (tests, a CLI not yet installed), else the
+// install's plugin directory.
+std::string DefaultPluginDir();
 
 }  // namespace limify
 
