@@ -1,0 +1,129 @@
+// The ABI glue of limify_memory.so: the manifest, and the storage functions
+// that check their arguments and hand over to MemoryStorage. Every exported
+// function runs inside limify::plugin::Guard: no exception crosses the ABI.
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+#include "limify/plugin.h"
+#include "limify/plugin.hpp"
+#include "plugins/storage/memory/memory_options.h"
+#include "plugins/storage/memory/memory_storage.h"
+
+namespace limify::memory {
+namespace {
+
+using ::limify::plugin::Guard;
+using ::limify::plugin::SetError;
+
+// A struct from the host is usable only if it is at least this large.
+constexpr size_t kEnvSizeNeeded =
+    offsetof(limify_storage_env, clock_ctx) + sizeof(void*);
+constexpr size_t kOpSizeNeeded =
+    offsetof(limify_storage_op, apply_ctx) + sizeof(void*);
+
+// Returns what is wrong with `op`, or nullptr. No allocation: runs per step.
+const char* CheckOp(const limify_storage_op* op) {
+  if (op == nullptr) return "execute: op is NULL";
+  if (op->struct_size < kOpSizeNeeded) return "execute: op struct is too small";
+  if (op->n_keys == 0) return "execute: op has no keys";
+  if (op->keys == nullptr || op->state_sizes == nullptr) {
+    return "execute: op keys or state_sizes is NULL";
+  }
+  if (op->apply == nullptr) return "execute: op apply is NULL";
+  for (size_t i = 0; i < op->n_keys; ++i) {
+    const limify_key& a = op->keys[i];
+    if (a.data == nullptr && a.size != 0) return "execute: a key's data is NULL";
+    // The keys must be distinct (one per limit); a repeat would alias states.
+    for (size_t j = 0; j < i; ++j) {
+      const limify_key& b = op->keys[j];
+      if (a.size == b.size && (a.size == 0 || std::memcmp(a.data, b.data, a.size) == 0)) {
+        return "execute: op repeats a key (each limit needs its own key)";
+      }
+    }
+  }
+  return nullptr;
+}
+
+int32_t Create(const char* options_json, const limify_storage_env* env,
+               void** out_instance, limify_plugin_error* err) {
+  return Guard(err, [&]() -> int32_t {
+    if (out_instance == nullptr) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, "create: out_instance is NULL");
+    }
+    *out_instance = nullptr;
+    if (env == nullptr || env->struct_size < kEnvSizeNeeded || env->now_us == nullptr) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT,
+                      "create: the memory storage needs the host clock (env->now_us)");
+    }
+    MemoryOptions options;
+    std::string error;
+    if (!ParseMemoryOptions(options_json, &options, &error)) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, error);
+    }
+    *out_instance = new MemoryStorage(options, HostClock{env->now_us, env->clock_ctx});
+    return LIMIFY_PLUGIN_OK;
+  });
+}
+
+void Destroy(void* instance) {
+  Guard(nullptr, [&]() -> int32_t {
+    delete static_cast<MemoryStorage*>(instance);
+    return LIMIFY_PLUGIN_OK;
+  });
+}
+
+int32_t Execute(void* instance, const limify_storage_op* op,
+                limify_verdict* out, limify_plugin_error* err) {
+  return Guard(err, [&]() -> int32_t {
+    if (instance == nullptr) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, "execute: instance is NULL");
+    }
+    if (const char* problem = CheckOp(op)) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
+    }
+    // The generic path for any algorithm; `mode` and `algorithm` are the
+    // apply callback's business.
+    return static_cast<MemoryStorage*>(instance)->Execute(
+        {op->keys, op->n_keys}, {op->state_sizes, op->n_keys},
+        [&](void* const* states, int64_t now_us, int* write_back, int64_t* ttl_us) {
+          return op->apply(op->apply_ctx, states, now_us, write_back, ttl_us, out, err);
+        });
+  });
+}
+
+int32_t Remove(void* instance, const limify_key* keys, size_t n_keys,
+               limify_plugin_error* err) {
+  return Guard(err, [&]() -> int32_t {
+    if (instance == nullptr) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, "remove: instance is NULL");
+    }
+    if (n_keys == 0) return LIMIFY_PLUGIN_OK;
+    if (keys == nullptr) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, "remove: keys is NULL");
+    }
+    for (size_t i = 0; i < n_keys; ++i) {
+      if (keys[i].data == nullptr && keys[i].size != 0) {
+        return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, "remove: a key's data is NULL");
+      }
+    }
+    static_cast<MemoryStorage*>(instance)->Remove({keys, n_keys});
+    return LIMIFY_PLUGIN_OK;
+  });
+}
+
+constexpr limify_storage kMemoryStorage = {
+    sizeof(limify_storage), LIMIFY_STORAGE_USES_HOST_CLOCK, "memory",
+    &Create, &Destroy, &Execute, &Remove};
+
+constexpr const limify_storage* kStorages[] = {&kMemoryStorage};
+
+constexpr limify_plugin_manifest kManifest = {
+    LIMIFY_PLUGIN_MAGIC, LIMIFY_PLUGIN_ABI_MAJOR, LIMIFY_PLUGIN_ABI_MINOR,
+    sizeof(limify_plugin_manifest), 0, "limify_memory", "0.1.0",
+    0, nullptr, 1, kStorages};
+
+}  // namespace
+}  // namespace limify::memory
+
+LIMIFY_DEFINE_PLUGIN_ENTRY(limify::memory::kManifest)
