@@ -377,6 +377,7 @@ TEST(EngineTest, ReloadUnderConcurrentChecksLosesNoDecision) {
       }
     });
   }
+  while (checks.load() < 100) std::this_thread::yield();  // reload while checks run
   for (int i = 0; i < 50; ++i) {
     std::string rate = (i % 2) ? "1000000/minute" : "999999/minute";
     ASSERT_TRUE(engine->Reload(ManualConfig(absl::StrCat(
