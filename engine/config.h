@@ -4,6 +4,15 @@
 //   day, week, or a window like "100/30s")
 // Checks that need the loaded plugins (does the algorithm exist, does it
 // accept burst) happen later, in the engine, with the same paths.
+//
+// Choices the parser makes beyond the documented shape:
+//  - duplicate keys in any JSON object are errors (no silent override), and
+//    nesting deeper than 64 levels is refused;
+//  - `storage`, when present, must name its `type`;
+//  - a plan's burst is its own ({"rate": ..., "burst": N}), never the rule's;
+//  - the same rate twice in one list is an error (it would share a key);
+//  - a rule may not use the default rule's id while a default rule exists;
+//  - identity_plans may only name "default" or a plan some rule defines.
 #ifndef LIMIFY_ENGINE_CONFIG_H_
 #define LIMIFY_ENGINE_CONFIG_H_
 
@@ -22,7 +31,7 @@ namespace limify {
 
 // The limits one plan puts on one rule: all rates must allow.
 struct LimitSet {
-  std::vector<Rate> rates;  // at least one
+  std::vector<Rate> rates;  // at least one, at most 8, no two equal
   int64_t burst = 0;        // 0 = not configured (algorithm default)
   std::string json_path;    // e.g. "rules[2].plans.pro" — for later errors
 };

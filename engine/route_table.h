@@ -17,10 +17,16 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/config.h"
 
 namespace limify {
+
+// Checks one path pattern on its own (the config parser calls it so a bad
+// pattern is reported at load, before any table is built). The message has
+// no JSON path; callers prefix it.
+absl::Status CheckPathPattern(std::string_view pattern);
 
 class RouteTable {
  public:
@@ -34,7 +40,8 @@ class RouteTable {
   ~RouteTable();
 
   // Index into the rules given to Build of the winning rule, or -1.
-  // Allocates nothing.
+  // Allocates nothing (unless more than 32 pattern prefixes match the same
+  // path prefix at once, which takes a pathological table).
   int Match(std::string_view method, std::string_view path) const;
 
  private:
