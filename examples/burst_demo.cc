@@ -22,10 +22,14 @@ constexpr char kConfig[] = R"json({
   ]
 })json";
 
-std::string Millis(int64_t us) {
+std::string Duration(int64_t us) {
   if (us < 0) return "never";
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f ms", static_cast<double>(us) / 1000.0);
+  if (us >= 1'000'000) {
+    std::snprintf(buf, sizeof(buf), "%.1f s", static_cast<double>(us) / 1e6);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f ms", static_cast<double>(us) / 1e3);
+  }
   return buf;
 }
 
@@ -47,7 +51,7 @@ int Send(limify::Engine& engine, int n, const char* user, const char* method,
   } else {
     why = "limit " + std::to_string(d.limit) + " per " +
           std::to_string(d.period_us / 1'000'000) + " s reached; retry in " +
-          Millis(d.retry_after_us);
+          Duration(d.retry_after_us);
   }
   std::printf("  %2d  %-6s %-4s %-18s -> %s  [rule %s]  %s\n", n, user, method, path,
               d.allowed ? "200" : "429", d.rule_id.c_str(), why.c_str());
