@@ -14,6 +14,7 @@
 #include "engine/config.h"
 #include "engine/identity_hasher.h"
 #include "engine/limit_applier.h"
+#include "engine/read_mostly.h"
 #include "engine/plugin_error.h"
 #include "engine/runtime.h"
 #include "engine/storage_keys.h"
@@ -160,16 +161,19 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }  // namespace
 
 struct Engine::Impl {
-  EngineClock clock;  // first: storages read it until the last runtime is gone
-  std::atomic<std::shared_ptr<const Runtime>> runtime;
-  std::atomic<std::shared_ptr<const PlanProvider>> plan_provider;
+  explicit Impl(std::unique_ptr<EngineClock> engine_clock, std::unique_ptr<const Runtime> initial)
+      : clock(std::move(engine_clock)), runtime(std::move(initial)) {}
+
+  std::unique_ptr<EngineClock> clock;  // first: storages read it until the last runtime is gone
+  ReadMostly<Runtime> runtime;
+  ReadMostly<PlanProvider> plan_provider{std::make_unique<const PlanProvider>()};
   absl::Mutex reload_mu;  // one reload at a time
 
   absl::Status CheckOrPeek(const Request& request, bool peek, Decision* out) {
     if (request.cost < 1) {
       return absl::InvalidArgumentError(absl::StrCat("cost must be >= 1, got ", request.cost));
     }
-    std::shared_ptr<const Runtime> rt = runtime.load(std::memory_order_acquire);
+    ReadMostly<Runtime>::Pin rt(runtime);
     const int index = rt->routes->Match(request.method, request.path);
     const CompiledRule* rule = index >= 0 ? &rt->rules[index]
                                : rt->default_rule ? &*rt->default_rule : nullptr;
@@ -179,11 +183,12 @@ struct Engine::Impl {
     }
     const Identity identity = ResolveIdentity(rt->config, request);
     std::string plan_scratch;
-    std::shared_ptr<const PlanProvider> provider;
-    if (!rule->plans.empty()) provider = plan_provider.load(std::memory_order_acquire);
-    const CompiledLimits& limits =
-        ResolveLimits(*rt, *rule, request, identity, provider.get(), &plan_scratch);
-    Decide(*rt, *rule, limits, identity, request.cost, peek, out);
+    const CompiledLimits* limits = &rule->default_limits;
+    if (!rule->plans.empty()) {
+      ReadMostly<PlanProvider>::Pin provider(plan_provider);
+      limits = &ResolveLimits(*rt, *rule, request, identity, provider.get(), &plan_scratch);
+    }
+    Decide(*rt, *rule, *limits, identity, request.cost, peek, out);
     return absl::OkStatus();
   }
 };
@@ -194,11 +199,11 @@ Engine::~Engine() = default;
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::string_view config_json) {
   absl::StatusOr<Config> config = ParseConfig(config_json);
   if (!config.ok()) return config.status();
-  auto impl = std::make_unique<Impl>();
-  absl::StatusOr<std::shared_ptr<const Runtime>> runtime =
-      CompileRuntime(*std::move(config), &impl->clock, nullptr);
+  auto clock = std::make_unique<EngineClock>();
+  absl::StatusOr<std::unique_ptr<const Runtime>> runtime =
+      CompileRuntime(*std::move(config), clock.get(), nullptr);
   if (!runtime.ok()) return runtime.status();
-  impl->runtime.store(*std::move(runtime));
+  auto impl = std::make_unique<Impl>(std::move(clock), *std::move(runtime));
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -222,14 +227,14 @@ absl::Status Engine::Peek(const Request& request, Decision* out) {
 }
 
 absl::Status Engine::Reset(const Request& request) {
-  std::shared_ptr<const Runtime> rt = impl_->runtime.load(std::memory_order_acquire);
+  ReadMostly<Runtime>::Pin rt(impl_->runtime);
   const int index = rt->routes->Match(request.method, request.path);
   const CompiledRule* rule = index >= 0 ? &rt->rules[index]
                              : rt->default_rule ? &*rt->default_rule : nullptr;
   if (rule == nullptr) return absl::OkStatus();  // nothing is limited, nothing to forget
   const Identity identity = ResolveIdentity(rt->config, request);
   std::string plan_scratch;
-  std::shared_ptr<const PlanProvider> provider = impl_->plan_provider.load();
+  ReadMostly<PlanProvider>::Pin provider(impl_->plan_provider);
   const CompiledLimits& limits =
       ResolveLimits(*rt, *rule, request, identity, provider.get(), &plan_scratch);
   StorageKeys keys;
@@ -244,7 +249,7 @@ absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identit
                               int64_t cost, Decision* out) {
   if (identity.empty()) return absl::InvalidArgumentError("identity must not be empty");
   if (cost < 1) return absl::InvalidArgumentError(absl::StrCat("cost must be >= 1, got ", cost));
-  std::shared_ptr<const Runtime> rt = impl_->runtime.load(std::memory_order_acquire);
+  ReadMostly<Runtime>::Pin rt(impl_->runtime);
   auto it = rt->rules_by_id.find(AbslView(rule_id));
   if (it == rt->rules_by_id.end()) {
     return absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
@@ -259,32 +264,30 @@ absl::Status Engine::Reload(std::string_view config_json) {
   absl::StatusOr<Config> config = ParseConfig(config_json);
   if (!config.ok()) return config.status();
   absl::MutexLock lock(&impl_->reload_mu);
-  std::shared_ptr<const Runtime> previous = impl_->runtime.load();
-  absl::StatusOr<std::shared_ptr<const Runtime>> next =
-      CompileRuntime(*std::move(config), &impl_->clock, previous.get());
+  absl::StatusOr<std::unique_ptr<const Runtime>> next = CompileRuntime(
+      *std::move(config), impl_->clock.get(), impl_->runtime.LatestForWriter());
   if (!next.ok()) return next.status();
-  impl_->runtime.store(*std::move(next), std::memory_order_release);
+  impl_->runtime.Replace(*std::move(next));
   return absl::OkStatus();
 }
 
 void Engine::SetPlanProvider(PlanProvider provider) {
-  impl_->plan_provider.store(provider ? std::make_shared<const PlanProvider>(std::move(provider))
-                                      : nullptr);
+  impl_->plan_provider.Replace(std::make_unique<const PlanProvider>(std::move(provider)));
 }
 
 absl::Status Engine::AdvanceClock(int64_t delta_us) {
-  if (!impl_->clock.manual()) {
+  if (!impl_->clock->manual()) {
     return absl::FailedPreconditionError("the clock is not manual (config \"clock\": \"manual\")");
   }
-  impl_->clock.Advance(delta_us);
+  impl_->clock->Advance(delta_us);
   return absl::OkStatus();
 }
 
 absl::Status Engine::SetClock(int64_t now_us) {
-  if (!impl_->clock.manual()) {
+  if (!impl_->clock->manual()) {
     return absl::FailedPreconditionError("the clock is not manual (config \"clock\": \"manual\")");
   }
-  impl_->clock.Set(now_us);
+  impl_->clock->Set(now_us);
   return absl::OkStatus();
 }
 

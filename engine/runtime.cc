@@ -131,9 +131,9 @@ const CompiledLimits& CompiledRule::LimitsFor(std::string_view plan) const {
   return it == plans.end() ? default_limits : it->second;
 }
 
-absl::StatusOr<std::shared_ptr<const Runtime>> CompileRuntime(Config config, EngineClock* clock,
+absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config, EngineClock* clock,
                                                               const Runtime* previous) {
-  auto runtime = std::make_shared<Runtime>();
+  auto runtime = std::make_unique<Runtime>();
   if (previous != nullptr && CanReuseStorage(config, *previous)) {
     runtime->registry = previous->registry;
     runtime->storage = previous->storage;
@@ -179,7 +179,7 @@ absl::StatusOr<std::shared_ptr<const Runtime>> CompileRuntime(Config config, Eng
     runtime->storage = *std::move(storage);
   }
   runtime->config = std::move(config);
-  return std::shared_ptr<const Runtime>(std::move(runtime));
+  return std::unique_ptr<const Runtime>(std::move(runtime));
 }
 
 }  // namespace limify

@@ -73,7 +73,7 @@ struct Runtime {
 // Compiles `config`. Reuses `previous`'s plugins and storage when the plugin
 // search path and the storage configuration are unchanged, so a reload keeps
 // state; otherwise loads plugins and creates the storage anew.
-absl::StatusOr<std::shared_ptr<const Runtime>> CompileRuntime(
+absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(
     Config config, EngineClock* clock, const Runtime* previous);
 
 }  // namespace limify

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace limify {
 namespace {
@@ -37,6 +40,38 @@ TEST(IdentityHasherTest, SecretChangesEveryHash) {
 TEST(IdentityHasherTest, EmbeddedNulIsPartOfTheIdentity) {
   IdentityHasher hasher;
   EXPECT_NE(HashOf(hasher, std::string_view("a\0b", 3)), HashOf(hasher, "a"));
+}
+
+TEST(IdentityHasherTest, ThreadCacheNeverMixesUpHashersOrValues) {
+  // Interleave two keys over more identities than the cache holds, so slots
+  // are reused and shared: every answer must still be the right one.
+  IdentityHasher plain;
+  IdentityHasher keyed("another-secret-value");
+  std::vector<std::string> values;
+  for (int i = 0; i < 3000; ++i) values.push_back(absl::StrCat("user-", i));
+  values.push_back(std::string(200, 'x'));  // longer than what the cache keeps
+  std::vector<std::string> first_plain, first_keyed;
+  for (const std::string& v : values) {
+    first_plain.push_back(HashOf(plain, v));
+    first_keyed.push_back(HashOf(keyed, v));
+    EXPECT_NE(first_plain.back(), first_keyed.back()) << v;
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      ASSERT_EQ(HashOf(keyed, values[i]), first_keyed[i]) << values[i];
+      ASSERT_EQ(HashOf(plain, values[i]), first_plain[i]) << values[i];
+    }
+  }
+  EXPECT_EQ(HashOf(plain, "abc"), "ba7816bf8f01cfea414140de5dae2223");
+  EXPECT_EQ(HashOf(plain, "abc"), "ba7816bf8f01cfea414140de5dae2223");  // cached
+}
+
+TEST(IdentityHasherTest, CacheComparesWholeValuesNotPrefixes) {
+  IdentityHasher hasher;
+  const std::string a = HashOf(hasher, "alice");
+  EXPECT_NE(HashOf(hasher, "alic"), a);
+  EXPECT_NE(HashOf(hasher, "alicf"), a);
+  EXPECT_EQ(HashOf(hasher, "alice"), a);
 }
 
 }  // namespace
