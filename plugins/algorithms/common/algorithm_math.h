@@ -21,6 +21,15 @@ inline constexpr int64_t kMaxAbsTime = int64_t{1} << 62;
 
 // floor(a / b) for b > 0, also for negative a (C++ division truncates).
 constexpr i128 FloorDiv(i128 a, i128 b) {
+  // Operands nearly always fit in 64 bits, where division is several times
+  // cheaper than the 128-bit library call; the result is the same.
+  constexpr i128 kMin = std::numeric_limits<int64_t>::min();
+  constexpr i128 kMax = std::numeric_limits<int64_t>::max();
+  if (a > kMin && a <= kMax && b > 0 && b <= kMax) {
+    const int64_t x = static_cast<int64_t>(a), y = static_cast<int64_t>(b);
+    const int64_t q = x / y;
+    return (x % y != 0 && x < 0) ? q - 1 : q;
+  }
   i128 q = a / b;
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
