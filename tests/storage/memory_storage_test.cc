@@ -18,7 +18,7 @@
 
 #include "limify/plugin.h"
 #include "plugins/storage/memory/memory_storage.h"
-#include "tests/storage/alloc_counter.h"
+#include "tests/common/alloc_counter.h"
 #include "tests/storage/storage_test_host.h"
 
 namespace limify::testing {

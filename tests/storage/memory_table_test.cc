@@ -9,7 +9,8 @@
 
 // This binary's only copy of the table (the plugin has its own, hidden).
 #include "plugins/storage/memory/memory_storage.cc"  // NOLINT(build/include)
-#include "tests/storage/alloc_counter.h"
+#include "absl/strings/str_cat.h"
+#include "tests/common/alloc_counter.h"
 #include "tests/storage/storage_test_host.h"
 
 namespace limify::testing {
@@ -133,13 +134,13 @@ TEST_F(MemoryTableTest, FullShardEvictsTheEarliestExpiryInItsSample) {
   // 8 entries: the sample of 8 is the whole shard, so the choice is exact.
   MemoryStorage table({8, 1}, Clock());
   for (int i = 0; i < 8; ++i) {
-    Step(table, {"k" + std::to_string(i)}, i == 5 ? 100 : 1000 + i);
+    Step(table, {absl::StrCat("k", i)}, i == 5 ? 100 : 1000 + i);
   }
   Step(table, {"k8"}, 5000);
   EXPECT_EQ(table.Size(), 8u);
   EXPECT_EQ(Count(table, "k5"), 0) << "earliest expiry evicted";
   for (int i : {0, 1, 2, 3, 4, 6, 7, 8}) {
-    EXPECT_EQ(Count(table, "k" + std::to_string(i)), 1) << i;
+    EXPECT_EQ(Count(table, absl::StrCat("k", i)), 1) << i;
   }
 }
 

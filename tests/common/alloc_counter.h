@@ -2,8 +2,8 @@
 // allocates nothing. The binary's replacement of operator new (in
 // alloc_counter.cc) also serves plugins loaded into it, and takes precedence
 // over the sanitizers' own operator new, so it counts under ASan and TSan too.
-#ifndef LIMIFY_TESTS_STORAGE_ALLOC_COUNTER_H_
-#define LIMIFY_TESTS_STORAGE_ALLOC_COUNTER_H_
+#ifndef LIMIFY_TESTS_COMMON_ALLOC_COUNTER_H_
+#define LIMIFY_TESTS_COMMON_ALLOC_COUNTER_H_
 
 #include <cstdint>
 
@@ -14,4 +14,4 @@ int64_t AllocationsOnThisThread();
 
 }  // namespace limify::testing
 
-#endif  // LIMIFY_TESTS_STORAGE_ALLOC_COUNTER_H_
+#endif  // LIMIFY_TESTS_COMMON_ALLOC_COUNTER_H_

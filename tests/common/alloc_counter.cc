@@ -1,4 +1,4 @@
-#include "tests/storage/alloc_counter.h"
+#include "tests/common/alloc_counter.h"
 
 #include <cstdlib>
 #include <new>
