@@ -6,12 +6,13 @@
 // chosen per thread, under the current epoch's parity. The writer swaps the
 // pointer, flips the epoch, and waits until every reader pinned under the old
 // parity has left before deleting the old object (a grace period, as in RCU).
-// Reads cost two uncontended atomic operations; a replacement waits for the
+// Reads cost three uncontended atomic operations; a replacement waits for the
 // checks in flight to finish, which is what hot reload promises.
 //
-// Every operation is seq_cst: a writer that sees no reader of the old parity
-// is ordered before any later reader's load of the pointer, which then sees
-// the new object.
+// Every operation is seq_cst. A reader re-reads the epoch after counting
+// itself in: if it did not change, any writer that flips it later sees this
+// reader and waits; if it changed, the reader may have counted itself under
+// a parity a writer already drained, so it backs out and tries again.
 #ifndef LIMIFY_ENGINE_READ_MOSTLY_H_
 #define LIMIFY_ENGINE_READ_MOSTLY_H_
 
@@ -40,10 +41,15 @@ class ReadMostly {
   // Keeps the object it returns alive until it goes out of scope.
   class Pin {
    public:
-    explicit Pin(const ReadMostly& cell)
-        : counter_(&cell.slots_[ReaderSlotOfThisThread()]
-                        .readers[cell.epoch_.load() & 1]) {
-      counter_->fetch_add(1);
+    explicit Pin(const ReadMostly& cell) {
+      Slot& slot = cell.slots_[ReaderSlotOfThisThread()];
+      for (;;) {
+        const uint64_t epoch = cell.epoch_.load();
+        counter_ = &slot.readers[epoch & 1];
+        counter_->fetch_add(1);
+        if (cell.epoch_.load() == epoch) break;
+        counter_->fetch_sub(1);
+      }
       object_ = cell.current_.load();
     }
     ~Pin() { counter_->fetch_sub(1); }
