@@ -1,8 +1,8 @@
-// The engine's clock: the system's wall clock in microseconds since the Unix
+// The clock a storage that does not own one (memory, SQLite) reads through
+// limify_storage_env: the system's wall clock in microseconds since the Unix
 // epoch, or a manual clock that only moves when told (config "clock":
-// "manual"), so hosts can test rate-limited code deterministically.
-// Storages that do not own a clock (memory, SQLite) read it through
-// limify_storage_env.
+// "manual"), so hosts can test rate-limited code deterministically. Each
+// storage instance has its own, fixed for its lifetime.
 #ifndef LIMIFY_ENGINE_CLOCK_H_
 #define LIMIFY_ENGINE_CLOCK_H_
 
@@ -11,22 +11,27 @@
 
 namespace limify {
 
+// Times beyond ±2^62 µs (146,000 years) are refused: algorithms do exact
+// arithmetic on them.
+inline constexpr int64_t kMaxClockUs = int64_t{1} << 62;
+
 class EngineClock {
  public:
-  int64_t NowUs() const;
+  explicit EngineClock(bool manual) : manual_(manual) {}
 
-  bool manual() const { return manual_.load(std::memory_order_acquire); }
-  void set_manual(bool manual) { manual_.store(manual, std::memory_order_release); }
-  void Set(int64_t now_us) { manual_now_us_.store(now_us, std::memory_order_release); }
-  void Advance(int64_t delta_us) {
-    manual_now_us_.fetch_add(delta_us, std::memory_order_acq_rel);
-  }
+  int64_t NowUs() const;
+  bool manual() const { return manual_; }
+
+  // Manual clock only. False (and no change) when the result would leave
+  // ±kMaxClockUs.
+  bool Set(int64_t now_us);
+  bool Advance(int64_t delta_us);
 
   // Adapter for limify_storage_env::now_us; `ctx` is an EngineClock*.
   static int64_t NowUsThunk(void* ctx);
 
  private:
-  std::atomic<bool> manual_{false};
+  const bool manual_;
   std::atomic<int64_t> manual_now_us_{0};  // the manual clock starts at the epoch
 };
 

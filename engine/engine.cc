@@ -2,7 +2,6 @@
 // storage step -> decision. See DESIGN.md, "One check, end to end".
 #include "engine/engine.h"
 
-#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -14,8 +13,8 @@
 #include "engine/config.h"
 #include "engine/identity_hasher.h"
 #include "engine/limit_applier.h"
-#include "engine/read_mostly.h"
 #include "engine/plugin_error.h"
+#include "engine/read_mostly.h"
 #include "engine/runtime.h"
 #include "engine/storage_keys.h"
 
@@ -24,6 +23,11 @@ namespace {
 
 // Retry-after suggested when the storage failed and the policy blocks.
 constexpr int64_t kFailClosedRetryUs = 1'000'000;
+
+// The engine whose plan provider this thread is running, if any: the
+// provider must not reload or replace itself (that would wait on its own
+// check forever).
+thread_local const void* provider_running_for = nullptr;
 
 // The identity a request is limited as: a kind tag (part of the key) and the
 // raw value (hashed before it reaches storage).
@@ -63,15 +67,42 @@ Identity ResolveIdentity(const Config& config, const Request& request) {
   return Identity{"anon", {}, nullptr};
 }
 
+// The host's plan for a request, "" for none. A provider that throws has no
+// plan for it: its failure never changes a decision's correctness.
+std::string AskProvider(const PlanProvider& provider, const Request& request,
+                        std::string_view rule_id, const void* engine) {
+  provider_running_for = engine;
+  std::string plan;
+  try {
+    plan = provider(request, rule_id);
+  } catch (...) {
+    plan.clear();
+  }
+  provider_running_for = nullptr;
+  return plan;
+}
+
+// What a request resolves to: the rule, the limits of its plan, the identity.
+struct Resolution {
+  const CompiledRule* rule = nullptr;  // null: no rule applies
+  const CompiledLimits* limits = nullptr;
+  Identity identity;
+};
+
 // Explicit plan > host callback > config map > the rule's own rate.
 const CompiledLimits& ResolveLimits(const Runtime& rt, const CompiledRule& rule,
                                     const Request& request, const Identity& identity,
-                                    const PlanProvider* provider, std::string* scratch) {
+                                    const ReadMostly<PlanProvider>& providers,
+                                    const void* engine) {
   if (rule.plans.empty()) return rule.default_limits;
   if (!request.plan.empty()) return rule.LimitsFor(request.plan);
-  if (provider != nullptr && *provider) {
-    *scratch = (*provider)(request, rule.id);
-    if (!scratch->empty()) return rule.LimitsFor(*scratch);
+  {
+    ReadMostly<PlanProvider>::Pin provider(providers);
+    if (*provider) {
+      // Plan ids of up to 15 characters stay in the string's inline buffer.
+      std::string plan = AskProvider(*provider, request, rule.id, engine);
+      if (!plan.empty()) return rule.LimitsFor(plan);
+    }
   }
   if (identity.kind != nullptr) {
     auto by_kind = rt.config.identity_plans.find(*identity.kind);
@@ -81,6 +112,17 @@ const CompiledLimits& ResolveLimits(const Runtime& rt, const CompiledRule& rule,
     }
   }
   return rule.default_limits;
+}
+
+Resolution Resolve(const Runtime& rt, const Request& request,
+                   const ReadMostly<PlanProvider>& providers, const void* engine) {
+  Resolution r;
+  const int index = rt.routes->Match(request.method, request.path);
+  r.rule = index >= 0 ? &rt.rules[index] : rt.default_rule ? &*rt.default_rule : nullptr;
+  if (r.rule == nullptr) return r;
+  r.identity = ResolveIdentity(rt.config, request);
+  r.limits = &ResolveLimits(rt, *r.rule, request, r.identity, providers, engine);
+  return r;
 }
 
 void BuildKeys(const Runtime& rt, const CompiledLimits& limits, const Identity& identity,
@@ -94,14 +136,27 @@ void BuildKeys(const Runtime& rt, const CompiledLimits& limits, const Identity& 
   keys->Build(limits.keys, identity.tag, std::string_view(token, sizeof(token)));
 }
 
-void Unmatched(Decision* out) {
-  *out = Decision{};
+// A storage that cannot be reached or answer in time is what the failure
+// policy is for. Anything else (an algorithm's error, a bug) is reported,
+// never turned into "allowed".
+bool IsStorageFailure(int32_t code) {
+  return code == LIMIFY_PLUGIN_UNAVAILABLE || code == LIMIFY_PLUGIN_TIMEOUT;
 }
 
-// Runs the rule's limits through the storage; applies the failure policy
-// when the storage fails.
-void Decide(const Runtime& rt, const CompiledRule& rule, const CompiledLimits& limits,
-            const Identity& identity, int64_t cost, bool peek, Decision* out) {
+void ApplyFailurePolicy(const Runtime& rt, const CompiledLimits& limits, Decision* out) {
+  const bool open = rt.config.failure_mode == FailureMode::kOpen;
+  out->allowed = open;
+  out->degraded = true;
+  out->limit = limits.specs[0].limit;
+  out->remaining = kUnlimited;  // unknown without storage
+  out->period_us = limits.specs[0].period_us;
+  out->reset_after_us = 0;
+  out->retry_after_us = open ? 0 : kFailClosedRetryUs;
+}
+
+// Runs the rule's limits through the storage in one atomic step.
+absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledLimits& limits,
+                    const Identity& identity, int64_t cost, bool peek, Decision* out) {
   StorageKeys keys;
   BuildKeys(rt, limits, identity, &keys);
 
@@ -123,21 +178,17 @@ void Decide(const Runtime& rt, const CompiledRule& rule, const CompiledLimits& l
   verdict.struct_size = sizeof(verdict);
   limify_plugin_error err;
   const limify_storage* storage = rt.storage->vtable();
-  int32_t rc = storage->execute(rt.storage->instance(), &op, &verdict, &err);
+  const int32_t rc = storage->execute(rt.storage->instance(), &op, &verdict, &err);
 
   out->matched = true;
   out->rule_id = rule.id;
   out->plan_id = limits.plan_id;
   if (rc != LIMIFY_PLUGIN_OK) {
-    const bool open = rt.config.failure_mode == FailureMode::kOpen;
-    out->allowed = open;
-    out->degraded = true;
-    out->limit = limits.specs[0].limit;
-    out->remaining = kUnlimited;  // unknown without storage
-    out->period_us = limits.specs[0].period_us;
-    out->reset_after_us = 0;
-    out->retry_after_us = open ? 0 : kFailClosedRetryUs;
-    return;
+    if (!IsStorageFailure(rc)) {
+      return PluginStatus(rc, err, absl::StrCat("rule \"", rule.id, "\""));
+    }
+    ApplyFailurePolicy(rt, limits, out);
+    return absl::OkStatus();
   }
   const size_t binding = verdict.binding_limit < limits.specs.size() ? verdict.binding_limit : 0;
   out->allowed = verdict.allowed != 0;
@@ -147,6 +198,15 @@ void Decide(const Runtime& rt, const CompiledRule& rule, const CompiledLimits& l
   out->period_us = limits.specs[binding].period_us;
   out->reset_after_us = verdict.reset_after_us;
   out->retry_after_us = verdict.allowed ? 0 : verdict.retry_after_us;
+  return absl::OkStatus();
+}
+
+absl::Status Forget(const Runtime& rt, const CompiledLimits& limits, const Identity& identity) {
+  StorageKeys keys;
+  BuildKeys(rt, limits, identity, &keys);
+  limify_plugin_error err;
+  int32_t rc = rt.storage->vtable()->remove(rt.storage->instance(), keys.keys(), keys.size(), &err);
+  return PluginStatus(rc, err, absl::StrCat("storage \"", rt.config.storage.type, "\""));
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -158,37 +218,49 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return text.str();
 }
 
+absl::Status CheckCost(int64_t cost) {
+  if (cost >= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("cost must be >= 1, got ", cost));
+}
+
+absl::Status NotFromProvider(const void* engine, std::string_view what) {
+  if (provider_running_for != engine) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(AbslView(what), " must not be called from inside the plan provider"));
+}
+
 }  // namespace
 
 struct Engine::Impl {
-  explicit Impl(std::unique_ptr<EngineClock> engine_clock, std::unique_ptr<const Runtime> initial)
-      : clock(std::move(engine_clock)), runtime(std::move(initial)) {}
+  explicit Impl(std::unique_ptr<const Runtime> initial) : runtime(std::move(initial)) {}
 
-  std::unique_ptr<EngineClock> clock;  // first: storages read it until the last runtime is gone
   ReadMostly<Runtime> runtime;
   ReadMostly<PlanProvider> plan_provider{std::make_unique<const PlanProvider>()};
   absl::Mutex reload_mu;  // one reload at a time
 
   absl::Status CheckOrPeek(const Request& request, bool peek, Decision* out) {
-    if (request.cost < 1) {
-      return absl::InvalidArgumentError(absl::StrCat("cost must be >= 1, got ", request.cost));
-    }
+    if (absl::Status s = CheckCost(request.cost); !s.ok()) return s;
     ReadMostly<Runtime>::Pin rt(runtime);
-    const int index = rt->routes->Match(request.method, request.path);
-    const CompiledRule* rule = index >= 0 ? &rt->rules[index]
-                               : rt->default_rule ? &*rt->default_rule : nullptr;
-    if (rule == nullptr) {
-      Unmatched(out);
+    const Resolution r = Resolve(*rt, request, plan_provider, this);
+    if (r.rule == nullptr) {
+      *out = Decision{};  // nothing limits this request
       return absl::OkStatus();
     }
-    const Identity identity = ResolveIdentity(rt->config, request);
-    std::string plan_scratch;
-    const CompiledLimits* limits = &rule->default_limits;
-    if (!rule->plans.empty()) {
-      ReadMostly<PlanProvider>::Pin provider(plan_provider);
-      limits = &ResolveLimits(*rt, *rule, request, identity, provider.get(), &plan_scratch);
+    return Decide(*rt, *r.rule, *r.limits, r.identity, request.cost, peek, out);
+  }
+
+  // The clock of the current storage, when it is manual.
+  absl::Status WithManualClock(bool (*move)(EngineClock&, int64_t), int64_t value) {
+    ReadMostly<Runtime>::Pin rt(runtime);
+    EngineClock& clock = rt->storage->clock();
+    if (!clock.manual()) {
+      return absl::FailedPreconditionError(
+          "the clock is not manual (config \"clock\": \"manual\")");
     }
-    Decide(*rt, *rule, *limits, identity, request.cost, peek, out);
+    if (!move(clock, value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the manual clock must stay within ±2^62 microseconds (", value, " is out of range)"));
+    }
     return absl::OkStatus();
   }
 };
@@ -199,12 +271,10 @@ Engine::~Engine() = default;
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::string_view config_json) {
   absl::StatusOr<Config> config = ParseConfig(config_json);
   if (!config.ok()) return config.status();
-  auto clock = std::make_unique<EngineClock>();
   absl::StatusOr<std::unique_ptr<const Runtime>> runtime =
-      CompileRuntime(*std::move(config), clock.get(), nullptr);
+      CompileRuntime(*std::move(config), nullptr);
   if (!runtime.ok()) return runtime.status();
-  auto impl = std::make_unique<Impl>(std::move(clock), *std::move(runtime));
-  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+  return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(*std::move(runtime))));
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateFromFile(const std::string& path) {
@@ -228,67 +298,59 @@ absl::Status Engine::Peek(const Request& request, Decision* out) {
 
 absl::Status Engine::Reset(const Request& request) {
   ReadMostly<Runtime>::Pin rt(impl_->runtime);
-  const int index = rt->routes->Match(request.method, request.path);
-  const CompiledRule* rule = index >= 0 ? &rt->rules[index]
-                             : rt->default_rule ? &*rt->default_rule : nullptr;
-  if (rule == nullptr) return absl::OkStatus();  // nothing is limited, nothing to forget
-  const Identity identity = ResolveIdentity(rt->config, request);
-  std::string plan_scratch;
-  ReadMostly<PlanProvider>::Pin provider(impl_->plan_provider);
-  const CompiledLimits& limits =
-      ResolveLimits(*rt, *rule, request, identity, provider.get(), &plan_scratch);
-  StorageKeys keys;
-  BuildKeys(*rt, limits, identity, &keys);
-  limify_plugin_error err;
-  int32_t rc = rt->storage->vtable()->remove(rt->storage->instance(), keys.keys(), keys.size(),
-                                             &err);
-  return PluginStatus(rc, err, absl::StrCat("storage \"", rt->config.storage.type, "\""));
+  const Resolution r = Resolve(*rt, request, impl_->plan_provider, impl_.get());
+  if (r.rule == nullptr) return absl::OkStatus();  // nothing is limited, nothing to forget
+  return Forget(*rt, *r.limits, r.identity);
 }
 
 absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identity,
                               int64_t cost, Decision* out) {
   if (identity.empty()) return absl::InvalidArgumentError("identity must not be empty");
-  if (cost < 1) return absl::InvalidArgumentError(absl::StrCat("cost must be >= 1, got ", cost));
+  if (absl::Status s = CheckCost(cost); !s.ok()) return s;
   ReadMostly<Runtime>::Pin rt(impl_->runtime);
   auto it = rt->rules_by_id.find(AbslView(rule_id));
   if (it == rt->rules_by_id.end()) {
     return absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
   }
   const CompiledRule& rule = *it->second;
-  Decide(*rt, rule, rule.default_limits, Identity{"key", identity, nullptr}, cost,
-         /*peek=*/false, out);
-  return absl::OkStatus();
+  return Decide(*rt, rule, rule.default_limits, Identity{"key", identity, nullptr}, cost,
+                /*peek=*/false, out);
+}
+
+absl::Status Engine::ResetKey(std::string_view rule_id, std::string_view identity) {
+  if (identity.empty()) return absl::InvalidArgumentError("identity must not be empty");
+  ReadMostly<Runtime>::Pin rt(impl_->runtime);
+  auto it = rt->rules_by_id.find(AbslView(rule_id));
+  if (it == rt->rules_by_id.end()) {
+    return absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
+  }
+  return Forget(*rt, it->second->default_limits, Identity{"key", identity, nullptr});
 }
 
 absl::Status Engine::Reload(std::string_view config_json) {
+  if (absl::Status s = NotFromProvider(impl_.get(), "Reload"); !s.ok()) return s;
   absl::StatusOr<Config> config = ParseConfig(config_json);
   if (!config.ok()) return config.status();
   absl::MutexLock lock(&impl_->reload_mu);
-  absl::StatusOr<std::unique_ptr<const Runtime>> next = CompileRuntime(
-      *std::move(config), impl_->clock.get(), impl_->runtime.LatestForWriter());
+  absl::StatusOr<std::unique_ptr<const Runtime>> next =
+      CompileRuntime(*std::move(config), impl_->runtime.LatestForWriter());
   if (!next.ok()) return next.status();
   impl_->runtime.Replace(*std::move(next));
   return absl::OkStatus();
 }
 
-void Engine::SetPlanProvider(PlanProvider provider) {
+absl::Status Engine::SetPlanProvider(PlanProvider provider) {
+  if (absl::Status s = NotFromProvider(impl_.get(), "SetPlanProvider"); !s.ok()) return s;
   impl_->plan_provider.Replace(std::make_unique<const PlanProvider>(std::move(provider)));
+  return absl::OkStatus();
 }
 
 absl::Status Engine::AdvanceClock(int64_t delta_us) {
-  if (!impl_->clock->manual()) {
-    return absl::FailedPreconditionError("the clock is not manual (config \"clock\": \"manual\")");
-  }
-  impl_->clock->Advance(delta_us);
-  return absl::OkStatus();
+  return impl_->WithManualClock([](EngineClock& c, int64_t d) { return c.Advance(d); }, delta_us);
 }
 
 absl::Status Engine::SetClock(int64_t now_us) {
-  if (!impl_->clock->manual()) {
-    return absl::FailedPreconditionError("the clock is not manual (config \"clock\": \"manual\")");
-  }
-  impl_->clock->Set(now_us);
-  return absl::OkStatus();
+  return impl_->WithManualClock([](EngineClock& c, int64_t t) { return c.Set(t); }, now_us);
 }
 
 }  // namespace limify

@@ -59,28 +59,36 @@ class Engine {
   static absl::StatusOr<std::unique_ptr<Engine>> CreateFromFile(const std::string& path);
   ~Engine();
 
-  // Decides and consumes. Storage failures are not errors: the failure
-  // policy decides and the decision is marked degraded. Errors are for bad
-  // arguments (cost < 1).
+  // Decides and consumes. A storage that is unreachable or too slow is not
+  // an error: the failure policy decides and the decision is marked
+  // degraded. Errors are for bad arguments (cost < 1) and for failures the
+  // policy must not hide (an algorithm refusing its input, a plugin bug).
   absl::Status Check(const Request& request, Decision* out);
   // Decides without consuming anything.
   absl::Status Peek(const Request& request, Decision* out);
   // Forgets the state of the request's identity under its rule and plan.
   absl::Status Reset(const Request& request);
   // The direct form for hosts without HTTP requests: `identity` is any
-  // non-empty string, limited by rule `rule_id` (or "default" for the
-  // default rule). NotFound for an unknown rule.
+  // non-empty string, limited by the rule whose id is `rule_id` (the default
+  // rule's id included) under its own rate. NotFound for an unknown rule.
   absl::Status CheckKey(std::string_view rule_id, std::string_view identity,
                         int64_t cost, Decision* out);
+  // Forgets the state CheckKey keeps for `identity` under `rule_id`.
+  absl::Status ResetKey(std::string_view rule_id, std::string_view identity);
 
   // Replaces the configuration atomically. State of rules whose limits did
   // not change is kept when the storage configuration is unchanged. On error
   // the old configuration stays in force.
   absl::Status Reload(std::string_view config_json);
 
-  void SetPlanProvider(PlanProvider provider);
+  // The provider is called from many threads at once, only for rules that
+  // define plans and requests that name none. An exception it throws means
+  // "no plan". It must not call Reload or SetPlanProvider (FailedPrecondition).
+  absl::Status SetPlanProvider(PlanProvider provider);
 
-  // The manual clock (config "clock": "manual"); FailedPrecondition otherwise.
+  // The manual clock (config "clock": "manual"); FailedPrecondition otherwise,
+  // InvalidArgument beyond ±2^62 µs. Each storage has its own: a reload that
+  // changes the storage or the clock starts a new manual clock at 0.
   absl::Status AdvanceClock(int64_t delta_us);
   absl::Status SetClock(int64_t now_us);
 

@@ -1,5 +1,8 @@
 #include "engine/limit_applier.h"
 
+#include <cstring>
+#include <vector>
+
 #include "engine/storage_keys.h"
 
 namespace limify {
@@ -49,7 +52,8 @@ int32_t ApplyLimits(void* ctx, void* const* states, int64_t now_us, int* write_b
   limify_verdict verdicts[kMaxLimitsPerRule];
   *write_back = 0;
 
-  // One limit: a single step decides and consumes.
+  // One limit: a single step decides and consumes (the algorithm writes the
+  // state only when it allows).
   if (app.n == 1) {
     int32_t rc = Step(app, 0, states[0], now_us, app.peek, &verdicts[0], err);
     if (rc != LIMIFY_PLUGIN_OK) return rc;
@@ -67,10 +71,23 @@ int32_t ApplyLimits(void* ctx, void* const* states, int64_t now_us, int* write_b
     all_allowed = all_allowed && verdicts[i].allowed;
   }
   if (all_allowed && !app.peek) {
+    // Consume on copies, so a limit failing halfway leaves every state as it was.
+    thread_local std::vector<unsigned char> scratch;  // grows once, then reused
+    size_t total = 0;
+    for (size_t i = 0; i < app.n; ++i) total += app.state_sizes[i];
+    if (scratch.size() < total) scratch.resize(total);
+    unsigned char* copy = scratch.data();
     for (size_t i = 0; i < app.n; ++i) {
-      int32_t rc = Step(app, i, states[i], now_us, /*peek=*/false, &verdicts[i], err);
+      std::memcpy(copy, states[i], app.state_sizes[i]);
+      int32_t rc = Step(app, i, copy, now_us, /*peek=*/false, &verdicts[i], err);
       if (rc != LIMIFY_PLUGIN_OK) return rc;
       ttl_us[i] = verdicts[i].reset_after_us;
+      copy += app.state_sizes[i];
+    }
+    copy = scratch.data();
+    for (size_t i = 0; i < app.n; ++i) {
+      std::memcpy(states[i], copy, app.state_sizes[i]);
+      copy += app.state_sizes[i];
     }
     *write_back = 1;
   }

@@ -12,16 +12,22 @@
 namespace limify {
 namespace {
 
+// The most state one key may need (sliding_window at its largest limit needs
+// 800 KB); a plugin asking for more is refused at load, not on a request.
+constexpr size_t kMaxStateBytes = size_t{1} << 20;
+
 // The same plugins and storage serve the new configuration when nothing that
 // shapes them changed.
-bool CanReuseStorage(const Config& next, const Runtime& previous) {
+bool CanReuseStorage(const Config& next, const std::vector<std::string>& plugin_dirs,
+                     const Runtime& previous) {
   const Config& prev = previous.config;
-  return next.plugin_paths == prev.plugin_paths && next.clock == prev.clock &&
+  return plugin_dirs == previous.plugin_dirs && next.clock == prev.clock &&
          next.storage.type == prev.storage.type &&
          next.storage.options_json == prev.storage.options_json;
 }
 
-absl::StatusOr<std::shared_ptr<const PluginRegistry>> LoadPlugins(const Config& config) {
+absl::StatusOr<std::shared_ptr<const PluginRegistry>> LoadPlugins(
+    const Config& config, const std::vector<std::string>& plugin_dirs) {
   for (size_t i = 0; i < config.plugin_paths.size(); ++i) {
     std::error_code ec;
     if (!std::filesystem::is_directory(config.plugin_paths[i], ec)) {
@@ -31,14 +37,13 @@ absl::StatusOr<std::shared_ptr<const PluginRegistry>> LoadPlugins(const Config& 
     }
   }
   absl::StatusOr<std::unique_ptr<PluginRegistry>> registry =
-      PluginRegistry::Load(PluginSearchPath(config.plugin_paths));
+      PluginRegistry::Load(plugin_dirs);
   if (!registry.ok()) return registry.status();
   return std::shared_ptr<const PluginRegistry>(std::move(*registry));
 }
 
 absl::StatusOr<std::shared_ptr<StorageInstance>> CreateStorage(
-    const Config& config, std::shared_ptr<const PluginRegistry> registry,
-    EngineClock* clock) {
+    const Config& config, std::shared_ptr<const PluginRegistry> registry) {
   const limify_storage* vtable = registry->FindStorage(config.storage.type);
   if (vtable == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -52,10 +57,13 @@ absl::StatusOr<std::shared_ptr<StorageInstance>> CreateStorage(
         "clock: \"manual\" needs a storage that uses the host's clock (such as memory); "
         "storage \"", config.storage.type, "\" keeps its own time"));
   }
+  auto storage = std::make_shared<StorageInstance>(
+      std::move(registry), vtable,
+      std::make_unique<EngineClock>(config.clock == ClockKind::kManual));
   limify_storage_env env{};
   env.struct_size = sizeof(env);
   env.now_us = &EngineClock::NowUsThunk;
-  env.clock_ctx = clock;
+  env.clock_ctx = &storage->clock();
   void* instance = nullptr;
   limify_plugin_error err;
   int32_t rc = vtable->create(config.storage.options_json.c_str(), &env, &instance, &err);
@@ -67,13 +75,25 @@ absl::StatusOr<std::shared_ptr<StorageInstance>> CreateStorage(
     }
     return status;
   }
-  return std::make_shared<StorageInstance>(std::move(registry), vtable, instance);
+  storage->set_instance(instance);
+  return storage;
 }
 
 std::string RateSuffix(const std::string& algorithm, const Rate& rate, int64_t burst) {
   std::string suffix = absl::StrCat("}:", algorithm, ":", FormatRate(rate));
   if (burst > 0) absl::StrAppend(&suffix, ":b", burst);
   return suffix;
+}
+
+// The limit `burst` applies to: the one with the shortest window, which is the
+// one that decides how many requests may pass at once. The longer windows of
+// a list keep their own capacity (a daily quota is not cut to the burst).
+size_t BurstLimitIndex(const std::vector<Rate>& rates) {
+  size_t best = 0;
+  for (size_t i = 1; i < rates.size(); ++i) {
+    if (rates[i].period_us < rates[best].period_us) best = i;
+  }
+  return best;
 }
 
 absl::StatusOr<CompiledLimits> CompileLimits(const LimitSet& limits, std::string_view rule_id,
@@ -83,21 +103,30 @@ absl::StatusOr<CompiledLimits> CompileLimits(const LimitSet& limits, std::string
   CompiledLimits out;
   out.plan_id = std::string(plan_id);
   out.keys.prefix = absl::StrCat("limify:{", AbslView(rule_id), "|", AbslView(plan_id), "|");
-  for (const Rate& rate : limits.rates) {
+  const size_t burst_index = BurstLimitIndex(limits.rates);
+  for (size_t i = 0; i < limits.rates.size(); ++i) {
+    const Rate& rate = limits.rates[i];
     limify_limit_spec spec{};
     spec.struct_size = sizeof(spec);
     spec.limit = rate.limit;
     spec.period_us = rate.period_us;
-    spec.burst = limits.burst;
+    spec.burst = i == burst_index ? limits.burst : 0;
     limify_plugin_error err;
     int32_t rc = algorithm->validate(&spec, &err);
     if (rc != LIMIFY_PLUGIN_OK) {
       return absl::InvalidArgumentError(absl::StrCat(
           limits.json_path, ": ", err.message.empty() ? "refused by the algorithm" : err.message));
     }
+    const size_t state_size = algorithm->state_size(&spec);
+    if (state_size == 0 || state_size > kMaxStateBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          limits.json_path, ": algorithm \"", algorithm_name, "\" asks for ", state_size,
+          " bytes of state per key for ", FormatRate(rate), " (expected 1 to ", kMaxStateBytes,
+          ")"));
+    }
     out.specs.push_back(spec);
-    out.state_sizes.push_back(algorithm->state_size(&spec));
-    out.keys.suffixes.push_back(RateSuffix(algorithm_name, rate, limits.burst));
+    out.state_sizes.push_back(state_size);
+    out.keys.suffixes.push_back(RateSuffix(algorithm_name, rate, spec.burst));
   }
   return out;
 }
@@ -131,14 +160,16 @@ const CompiledLimits& CompiledRule::LimitsFor(std::string_view plan) const {
   return it == plans.end() ? default_limits : it->second;
 }
 
-absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config, EngineClock* clock,
+absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config,
                                                               const Runtime* previous) {
   auto runtime = std::make_unique<Runtime>();
-  if (previous != nullptr && CanReuseStorage(config, *previous)) {
+  runtime->plugin_dirs = PluginSearchPath(config.plugin_paths);
+  if (previous != nullptr && CanReuseStorage(config, runtime->plugin_dirs, *previous)) {
     runtime->registry = previous->registry;
     runtime->storage = previous->storage;
   } else {
-    absl::StatusOr<std::shared_ptr<const PluginRegistry>> registry = LoadPlugins(config);
+    absl::StatusOr<std::shared_ptr<const PluginRegistry>> registry =
+        LoadPlugins(config, runtime->plugin_dirs);
     if (!registry.ok()) return registry.status();
     runtime->registry = *registry;
   }
@@ -168,14 +199,9 @@ absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config, Eng
 
   // The storage comes last: nothing is created for a configuration that fails.
   if (runtime->storage == nullptr) {
-    const bool was_manual = clock->manual();
-    clock->set_manual(config.clock == ClockKind::kManual);
     absl::StatusOr<std::shared_ptr<StorageInstance>> storage =
-        CreateStorage(config, runtime->registry, clock);
-    if (!storage.ok()) {
-      clock->set_manual(was_manual);  // the old configuration stays in force
-      return storage.status();
-    }
+        CreateStorage(config, runtime->registry);
+    if (!storage.ok()) return storage.status();
     runtime->storage = *std::move(storage);
   }
   runtime->config = std::move(config);

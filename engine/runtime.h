@@ -22,23 +22,29 @@
 
 namespace limify {
 
-// A created storage instance; destroyed before its plugin can unload.
+// A created storage instance with the clock it reads; destroyed before its
+// plugin can unload and before its clock.
 class StorageInstance {
  public:
   StorageInstance(std::shared_ptr<const PluginRegistry> registry,
-                  const limify_storage* vtable, void* instance)
-      : registry_(std::move(registry)), vtable_(vtable), instance_(instance) {}
-  ~StorageInstance() { vtable_->destroy(instance_); }
+                  const limify_storage* vtable, std::unique_ptr<EngineClock> clock)
+      : registry_(std::move(registry)), vtable_(vtable), clock_(std::move(clock)) {}
+  ~StorageInstance() {
+    if (instance_ != nullptr) vtable_->destroy(instance_);
+  }
   StorageInstance(const StorageInstance&) = delete;
   StorageInstance& operator=(const StorageInstance&) = delete;
 
   const limify_storage* vtable() const { return vtable_; }
   void* instance() const { return instance_; }
+  EngineClock& clock() const { return *clock_; }
+  void set_instance(void* instance) { instance_ = instance; }
 
  private:
   std::shared_ptr<const PluginRegistry> registry_;
   const limify_storage* vtable_;
-  void* instance_;
+  std::unique_ptr<EngineClock> clock_;
+  void* instance_ = nullptr;
 };
 
 // The limits one plan puts on one rule, ready for the storage.
@@ -61,6 +67,7 @@ struct CompiledRule {
 
 struct Runtime {
   Config config;
+  std::vector<std::string> plugin_dirs;  // the search path the registry was loaded from
   std::shared_ptr<const PluginRegistry> registry;
   std::shared_ptr<StorageInstance> storage;
   std::vector<CompiledRule> rules;  // config order; route table indexes it
@@ -71,10 +78,11 @@ struct Runtime {
 };
 
 // Compiles `config`. Reuses `previous`'s plugins and storage when the plugin
-// search path and the storage configuration are unchanged, so a reload keeps
-// state; otherwise loads plugins and creates the storage anew.
-absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(
-    Config config, EngineClock* clock, const Runtime* previous);
+// search path, the clock and the storage configuration are unchanged, so a
+// reload keeps state (and the manual clock's time); otherwise loads plugins
+// and creates the storage anew.
+absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config,
+                                                              const Runtime* previous);
 
 }  // namespace limify
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -135,7 +136,10 @@ constexpr char kPlanRules[] = R"([{"id": "items", "path": "/items/**", "rate": "
 TEST(EngineTest, ExplicitPlanWinsOverEverySource) {
   auto engine = MakeEngine(
       ManualConfig(kPlanRules, R"("identity_plans": {"user_id": {"alice": "enterprise"}}, )"));
-  engine->SetPlanProvider([](const Request&, std::string_view) { return std::string("enterprise"); });
+  ASSERT_TRUE(engine
+                  ->SetPlanProvider(
+                      [](const Request&, std::string_view) { return std::string("enterprise"); })
+                  .ok());
   Request r = Get("/items/1");
   r.plan = "pro";
   Decision d = MustCheck(*engine, r);
@@ -147,10 +151,12 @@ TEST(EngineTest, PlanProviderWinsOverConfigMap) {
   auto engine = MakeEngine(
       ManualConfig(kPlanRules, R"("identity_plans": {"user_id": {"alice": "enterprise"}}, )"));
   std::string seen_rule;
-  engine->SetPlanProvider([&](const Request& request, std::string_view rule) {
-    seen_rule = std::string(rule);
-    return std::string(request.user_id == "alice" ? "pro" : "");
-  });
+  ASSERT_TRUE(engine
+                  ->SetPlanProvider([&](const Request& request, std::string_view rule) {
+                    seen_rule = std::string(rule);
+                    return std::string(request.user_id == "alice" ? "pro" : "");
+                  })
+                  .ok());
   Decision d = MustCheck(*engine, Get("/items/1"));
   EXPECT_EQ(d.plan_id, "pro");
   EXPECT_EQ(seen_rule, "items");
@@ -298,7 +304,7 @@ TEST(EngineTest, ConcurrentChecksNeverExceedTheLimit) {
 
 std::string UnavailableStorageConfig(const char* mode) {
   return absl::StrCat(R"({"storage": {"type": "unavailable"}, "plugin_paths": [")",
-                      LIMIFY_TEST_PLUGIN_DIR, R"(/unavailable"], "failure_mode": ")", mode,
+                      LIMIFY_TEST_PLUGIN_DIR, R"(/unavailable_storage"], "failure_mode": ")", mode,
                       R"(", "rules": [{"id": "s", "path": "/s", "rate": "5/second"}]})");
 }
 
@@ -332,6 +338,138 @@ TEST(EngineTest, ManualClockNeedsAStorageThatUsesTheHostClock) {
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(config);
   ASSERT_FALSE(engine.ok());
   EXPECT_THAT(engine.status().message(), HasSubstr("clock: \"manual\""));
+}
+
+// --- errors the failure policy must not hide ------------------------------
+
+std::string FaultyConfig(const std::string& rate) {
+  return absl::StrCat(R"({"clock": "manual", "failure_mode": "open", "plugin_paths": [")",
+                      LIMIFY_TEST_PLUGIN_DIR, R"(/faulty_counter"], "rules": [{"id": "f", "path": "/f",
+                      "algorithm": "faulty_counter", "rate": )", rate, "}]}");
+}
+
+TEST(EngineTest, AlgorithmErrorIsReportedNotFailedOpen) {
+  auto engine = MakeEngine(FaultyConfig(R"("7/second")"));
+  Decision d;
+  absl::Status status = engine->Check(Get("/f"), &d);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(status.message(), HasSubstr("failed on purpose"));
+  EXPECT_THAT(status.message(), HasSubstr("rule \"f\""));
+}
+
+TEST(EngineTest, LimitFailingWhileConsumingLeavesEveryLimitUntouched) {
+  // The 5/second limit allows and would be consumed first; the 13/minute one
+  // fails only when consuming: neither may change.
+  auto engine = MakeEngine(FaultyConfig(R"(["5/second", "13/minute"])"));
+  Decision d;
+  EXPECT_EQ(engine->Check(Get("/f"), &d).code(), absl::StatusCode::kInternal);
+  ASSERT_TRUE(engine->Peek(Get("/f"), &d).ok());
+  EXPECT_EQ(d.remaining, 5) << "the first limit was consumed by a failed check";
+}
+
+TEST(EngineTest, ManualClockRefusesTimesOutsideTheExactRange) {
+  auto engine = MakeEngine(ManualConfig(R"([{"id": "s", "path": "/s", "rate": "1/minute"}])"));
+  EXPECT_EQ(engine->SetClock(int64_t{1} << 62).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(engine->SetClock((int64_t{1} << 62) - 10).ok());
+  EXPECT_EQ(engine->AdvanceClock(10).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(engine->AdvanceClock(9).ok());
+  EXPECT_TRUE(MustCheck(*engine, Get("/s")).allowed);
+  EXPECT_FALSE(MustCheck(*engine, Get("/s")).allowed);
+}
+
+// --- plan provider ---------------------------------------------------------
+
+TEST(EngineTest, PlanProviderThatThrowsMeansNoPlan) {
+  auto engine = MakeEngine(ManualConfig(kPlanRules));
+  ASSERT_TRUE(engine
+                  ->SetPlanProvider([](const Request&, std::string_view) -> std::string {
+                    throw std::runtime_error("provider down");
+                  })
+                  .ok());
+  Decision d = MustCheck(*engine, Get("/items/1"));
+  EXPECT_EQ(d.plan_id, "default");
+  EXPECT_TRUE(d.allowed);
+}
+
+TEST(EngineTest, PlanProviderCannotReloadOrReplaceItself) {
+  auto engine = MakeEngine(ManualConfig(kPlanRules));
+  absl::Status reload, replace;
+  ASSERT_TRUE(engine
+                  ->SetPlanProvider([&](const Request&, std::string_view) {
+                    reload = engine->Reload(ManualConfig(kPlanRules));
+                    replace = engine->SetPlanProvider(nullptr);
+                    return std::string("pro");
+                  })
+                  .ok());
+  Decision d = MustCheck(*engine, Get("/items/1"));
+  EXPECT_EQ(d.plan_id, "pro");
+  EXPECT_EQ(reload.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(replace.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(engine->Reload(ManualConfig(kPlanRules)).ok());  // fine from outside
+}
+
+// --- burst with several rates ------------------------------------------------
+
+TEST(EngineTest, BurstAppliesToTheShortestWindowOnly) {
+  auto engine = MakeEngine(ManualConfig(
+      R"([{"id": "b", "path": "/b", "rate": ["1000/day", "10/second"], "burst": 20}])"));
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(MustCheck(*engine, Get("/b")).allowed) << i;
+  Decision blocked = MustCheck(*engine, Get("/b"));
+  EXPECT_FALSE(blocked.allowed);
+  EXPECT_EQ(blocked.retry_after_us, 100'000);  // the per-second bucket refills every 100 ms
+  // The daily limit keeps its capacity of 1000: ten more per second pass.
+  ASSERT_TRUE(engine->AdvanceClock(1'000'000).ok());
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(MustCheck(*engine, Get("/b")).allowed) << i;
+  Decision next = MustCheck(*engine, Get("/b"));
+  EXPECT_FALSE(next.allowed);
+  EXPECT_EQ(next.period_us, 1'000'000);
+}
+
+// --- more of the API -------------------------------------------------------
+
+TEST(EngineTest, CheckKeyReachesTheDefaultRuleByItsId) {
+  auto engine = MakeEngine(ManualConfig(R"([])", R"("default_rule": {"id": "fallback", "rate": "1/minute"}, )"));
+  Decision d;
+  ASSERT_TRUE(engine->CheckKey("fallback", "job-1", 1, &d).ok());
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.rule_id, "fallback");
+  ASSERT_TRUE(engine->CheckKey("fallback", "job-1", 1, &d).ok());
+  EXPECT_FALSE(d.allowed);
+}
+
+TEST(EngineTest, ResetKeyForgetsACheckKeyIdentity) {
+  auto engine = MakeEngine(ManualConfig(R"([{"id": "jobs", "path": "/j", "rate": "1/minute"}])"));
+  Decision d;
+  ASSERT_TRUE(engine->CheckKey("jobs", "t", 1, &d).ok());
+  ASSERT_TRUE(engine->CheckKey("jobs", "t", 1, &d).ok());
+  EXPECT_FALSE(d.allowed);
+  ASSERT_TRUE(engine->ResetKey("jobs", "t").ok());
+  ASSERT_TRUE(engine->CheckKey("jobs", "t", 1, &d).ok());
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(engine->ResetKey("nope", "t").code(), absl::StatusCode::kNotFound);
+}
+
+TEST(EngineTest, PeekOnAMultiLimitRuleConsumesNothing) {
+  auto engine = MakeEngine(ManualConfig(
+      R"([{"id": "x", "path": "/x", "algorithm": "fixed_window", "rate": ["2/second", "3/minute"]}])"));
+  Decision d;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(engine->Peek(Get("/x"), &d).ok());
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.remaining, 2);
+  EXPECT_EQ(MustCheck(*engine, Get("/x")).remaining, 1);
+}
+
+TEST(EngineTest, ResetOnAMultiLimitRuleForgetsEveryLimit) {
+  auto engine = MakeEngine(ManualConfig(
+      R"([{"id": "x", "path": "/x", "algorithm": "fixed_window", "rate": ["2/second", "2/minute"]}])"));
+  EXPECT_TRUE(MustCheck(*engine, Get("/x")).allowed);
+  EXPECT_TRUE(MustCheck(*engine, Get("/x")).allowed);
+  ASSERT_TRUE(engine->AdvanceClock(1'000'000).ok());
+  EXPECT_FALSE(MustCheck(*engine, Get("/x")).allowed);  // the per-minute limit is spent
+  ASSERT_TRUE(engine->Reset(Get("/x")).ok());
+  Decision d = MustCheck(*engine, Get("/x"));
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.remaining, 1);
 }
 
 // --- hot reload ------------------------------------------------------------
