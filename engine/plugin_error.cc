@@ -6,10 +6,15 @@
 namespace limify {
 namespace {
 
-void SetError(limify_plugin_error* err, int32_t code, const char* message) {
+// Called from plugin code, possibly C: nothing may unwind out of it.
+void SetError(limify_plugin_error* err, int32_t code, const char* message) noexcept {
   if (err == nullptr) return;
   err->code = code;
-  err->message = message != nullptr ? message : "";
+  try {
+    err->message = message != nullptr ? message : "";
+  } catch (...) {
+    err->message.clear();  // out of memory: the code alone must do
+  }
 }
 
 constexpr limify_host_api kHostApi = {

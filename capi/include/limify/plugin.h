@@ -12,9 +12,10 @@
  *    LIMIFY_PLUGIN_ENTRY_SYMBOL ("limify_plugin_entry"). The host calls it
  *    right after loading and gets a manifest that proves the ABI (magic, major
  *    version, struct size) and lists what the plugin provides.
- *  - Every struct starts with `struct_size`. Structs only grow at the end; the
- *    host never reads a field past the size the plugin declared, and a plugin
- *    must not read past the size the host declared.
+ *  - Every struct that may grow carries its size (`struct_size`, first or
+ *    right after the manifest's magic and version). Structs only grow at the
+ *    end; the host never reads a field past the size the plugin declared, and
+ *    a plugin must not read past the size the host declared.
  *  - No exception, panic or C++ object crosses this boundary. Fallible
  *    functions return a limify_plugin_code and report text through
  *    host->set_error(), which copies it: whoever allocates, frees.
@@ -47,8 +48,8 @@ extern "C" {
 #define LIMIFY_PLUGIN_EXPORT __attribute__((visibility("default")))
 #endif
 
-/* Result of every fallible plugin function. Values match limify_status in
- * limify.h so the host can pass them on unchanged. */
+/* Result of every fallible plugin function. The values are the engine's own
+ * status codes (the C API reports them unchanged). */
 typedef enum limify_plugin_code {
   LIMIFY_PLUGIN_OK = 0,
   LIMIFY_PLUGIN_INVALID_ARGUMENT = 1, /* bad options or spec: a config error */

@@ -22,19 +22,21 @@
 namespace limify::plugin {
 
 // The host API handed to the entry function; null until the plugin is loaded.
-inline const limify_host_api*& Host() {
+// Hidden, so that two plugins built without -fvisibility=hidden never share it
+// (a default-visibility inline static would become one process-wide symbol).
+__attribute__((visibility("hidden"))) inline const limify_host_api*& Host() {
   static const limify_host_api* host = nullptr;
   return host;
 }
 
 // Reports an error through the host, which copies the text.
-inline int32_t SetError(limify_plugin_error* err, int32_t code,
-                        const std::string& message) {
+inline int32_t SetError(limify_plugin_error* err, int32_t code, const char* message) noexcept {
   const limify_host_api* host = Host();
-  if (host != nullptr && host->set_error != nullptr) {
-    host->set_error(err, code, message.c_str());
-  }
+  if (host != nullptr && host->set_error != nullptr) host->set_error(err, code, message);
   return code;
+}
+inline int32_t SetError(limify_plugin_error* err, int32_t code, const std::string& message) {
+  return SetError(err, code, message.c_str());
 }
 
 // Runs `body` (returning int32_t) and converts any exception into an error.
