@@ -69,8 +69,17 @@ struct SlidingWindow {
     const uint32_t L = static_cast<uint32_t>(s.limit);
     Ring ring(state, L);
     // Expire on a local view: the state is only written by a consuming step.
+    // The ring is ordered, so the expired entries are a prefix: bisect for its
+    // end (peeks and refusals do not drop them, and must not walk 100,000).
     uint32_t expired = 0;
-    while (expired < ring.count() && ring.At(expired) + P <= now) ++expired;
+    for (uint32_t hi = ring.count(); expired < hi;) {
+      const uint32_t mid = expired + (hi - expired) / 2;
+      if (ring.At(mid) + P <= now) {
+        expired = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
     const uint32_t live = ring.count() - expired;
     const int64_t newest = live > 0 ? ring.At(ring.count() - 1) : now;
 
