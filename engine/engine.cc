@@ -114,11 +114,16 @@ const CompiledLimits& ResolveLimits(const Runtime& rt, const CompiledRule& rule,
   return rule.default_limits;
 }
 
+// The matching rule, else the default rule, else null.
+const CompiledRule* MatchRule(const Runtime& rt, const Request& request) {
+  const int index = rt.routes->Match(request.method, request.path);
+  return index >= 0 ? &rt.rules[index] : rt.default_rule ? &*rt.default_rule : nullptr;
+}
+
 Resolution Resolve(const Runtime& rt, const Request& request,
                    const ReadMostly<PlanProvider>& providers, const void* engine) {
   Resolution r;
-  const int index = rt.routes->Match(request.method, request.path);
-  r.rule = index >= 0 ? &rt.rules[index] : rt.default_rule ? &*rt.default_rule : nullptr;
+  r.rule = MatchRule(rt, request);
   if (r.rule == nullptr) return r;
   r.identity = ResolveIdentity(rt.config, request);
   r.limits = &ResolveLimits(rt, *r.rule, request, r.identity, providers, engine);
@@ -298,9 +303,15 @@ absl::Status Engine::Peek(const Request& request, Decision* out) {
 
 absl::Status Engine::Reset(const Request& request) {
   ReadMostly<Runtime>::Pin rt(impl_->runtime);
-  const Resolution r = Resolve(*rt, request, impl_->plan_provider, impl_.get());
-  if (r.rule == nullptr) return absl::OkStatus();  // nothing is limited, nothing to forget
-  return Forget(*rt, *r.limits, r.identity);
+  const CompiledRule* rule = MatchRule(*rt, request);
+  if (rule == nullptr) return absl::OkStatus();  // nothing is limited, nothing to forget
+  // Every plan's state: the identity's plan may have changed since it was counted.
+  const Identity identity = ResolveIdentity(rt->config, request);
+  absl::Status status = Forget(*rt, rule->default_limits, identity);
+  for (const auto& [plan_id, limits] : rule->plans) {
+    if (status.ok()) status = Forget(*rt, limits, identity);
+  }
+  return status;
 }
 
 absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identity,

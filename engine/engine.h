@@ -66,7 +66,8 @@ class Engine {
   absl::Status Check(const Request& request, Decision* out);
   // Decides without consuming anything.
   absl::Status Peek(const Request& request, Decision* out);
-  // Forgets the state of the request's identity under its rule and plan.
+  // Forgets the state of the request's identity under its rule, for every
+  // plan of the rule (the identity's plan may have changed since).
   absl::Status Reset(const Request& request);
   // The direct form for hosts without HTTP requests: `identity` is any
   // non-empty string, limited by the rule whose id is `rule_id` (the default

@@ -256,6 +256,19 @@ TEST(EngineTest, ResetForgetsOneIdentityUnderOneRule) {
   EXPECT_FALSE(MustCheck(*engine, Get("/s", "bob")).allowed);
 }
 
+TEST(EngineTest, ResetForgetsEveryPlanOfTheIdentity) {
+  auto engine = MakeEngine(ManualConfig(kPlanRules));
+  Request pro = Get("/items/1");
+  pro.plan = "pro";
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(MustCheck(*engine, pro).allowed);
+  EXPECT_FALSE(MustCheck(*engine, pro).allowed);
+  EXPECT_TRUE(MustCheck(*engine, Get("/items/1")).allowed);
+  EXPECT_FALSE(MustCheck(*engine, Get("/items/1")).allowed);
+  ASSERT_TRUE(engine->Reset(Get("/items/1")).ok());  // asked without a plan
+  EXPECT_TRUE(MustCheck(*engine, pro).allowed);
+  EXPECT_TRUE(MustCheck(*engine, Get("/items/1")).allowed);
+}
+
 TEST(EngineTest, CheckKeyLimitsAnyIdentityByRuleId) {
   auto engine = MakeEngine(ManualConfig(R"([{"id": "jobs", "path": "/unused", "rate": "2/minute"}])"));
   Decision d;
