@@ -9,7 +9,9 @@
 #define LIMIFY_ENGINE_ENGINE_H_
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +25,32 @@ namespace limify {
 inline constexpr int64_t kRetryNever = -1;
 // limit/remaining when no rule matched: the request is not limited.
 inline constexpr int64_t kUnlimited = -1;
+
+// A rule or plan id held inline (ids are at most 64 characters), so filling
+// a decision never allocates.
+class DecisionId {
+ public:
+  static constexpr size_t kMaxSize = 64;
+
+  DecisionId& operator=(std::string_view id) {
+    size_ = static_cast<uint8_t>(id.size() < kMaxSize ? id.size() : kMaxSize);
+    std::memcpy(data_, id.data(), size_);
+    data_[size_] = '\0';
+    return *this;
+  }
+  std::string_view view() const { return {data_, size_}; }
+  const char* c_str() const { return data_; }
+  bool empty() const { return size_ == 0; }
+
+  friend bool operator==(const DecisionId& a, std::string_view b) { return a.view() == b; }
+  friend std::ostream& operator<<(std::ostream& os, const DecisionId& id) {
+    return os << id.view();
+  }
+
+ private:
+  char data_[kMaxSize + 1] = {};
+  uint8_t size_ = 0;
+};
 
 // One request. Empty strings are absent values. Views must outlive the call.
 struct Request {
@@ -45,8 +73,8 @@ struct Decision {
   int64_t period_us = 0;           // its window
   int64_t reset_after_us = 0;      // until every limit is back to full
   int64_t retry_after_us = 0;      // 0 when allowed; kRetryNever if never
-  std::string rule_id;
-  std::string plan_id;
+  DecisionId rule_id;  // empty when no rule matched
+  DecisionId plan_id;
 };
 
 // Returns the plan for a request under a rule, or "" for none.

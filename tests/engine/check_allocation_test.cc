@@ -9,8 +9,8 @@ namespace limify {
 namespace {
 
 constexpr char kConfig[] = R"({"clock": "manual", "rules": [
-  {"id": "items", "method": ["GET", "POST"], "path": "/api/**/items/*", "rate": ["100/second", "100000/day"],
-   "plans": {"pro": "1000/second"}},
+  {"id": "items-of-the-catalogue-v2", "method": ["GET", "POST"], "path": "/api/**/items/*", "rate": ["100/second", "100000/day"],
+   "plans": {"professional-tier": "1000/second"}},
   {"id": "search", "path": "/search", "algorithm": "sliding_window", "rate": "50/minute"}]})";
 
 TEST(CheckAllocationTest, ChecksOnExistingStateAllocateNothing) {
@@ -21,7 +21,7 @@ TEST(CheckAllocationTest, ChecksOnExistingStateAllocateNothing) {
   items.path = "/api/v1/items/42?verbose=1";
   items.user_id = "user-with-a-long-enough-identifier";
   Request pro = items;
-  pro.plan = "pro";
+  pro.plan = "professional-tier";  // ids longer than a string's inline buffer
   Request search;
   search.method = "get";
   search.path = "/search";
@@ -32,8 +32,10 @@ TEST(CheckAllocationTest, ChecksOnExistingStateAllocateNothing) {
 
   const int64_t before = testing::AllocationsOnThisThread();
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE((*engine)->Check(items, &d).ok());
-    ASSERT_TRUE((*engine)->Check(pro, &d).ok());
+    Decision fresh;  // a host typically fills a new decision per request
+    ASSERT_TRUE((*engine)->Check(items, &fresh).ok());
+    ASSERT_TRUE((*engine)->Check(pro, &fresh).ok());
+    ASSERT_EQ(fresh.plan_id, "professional-tier");
     ASSERT_TRUE((*engine)->Peek(search, &d).ok());
     ASSERT_TRUE((*engine)->Check(search, &d).ok());
     ASSERT_TRUE((*engine)->CheckKey("search", "tenant-1", 1, &d).ok());
