@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 
