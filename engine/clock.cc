@@ -7,13 +7,24 @@ namespace {
 
 bool InRange(__int128 t) { return t > -kMaxClockUs && t < kMaxClockUs; }
 
+int64_t ReadUs(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
 }  // namespace
+
+EngineClock::EngineClock(bool manual) : manual_(manual) {
+  if (!manual_) {
+    wall_at_start_us_ = ReadUs(CLOCK_REALTIME);
+    monotonic_at_start_us_ = ReadUs(CLOCK_MONOTONIC);
+  }
+}
 
 int64_t EngineClock::NowUs() const {
   if (manual_) return manual_now_us_.load(std::memory_order_acquire);
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);  // wall clock: windows align with other hosts
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+  return wall_at_start_us_ + (ReadUs(CLOCK_MONOTONIC) - monotonic_at_start_us_);
 }
 
 bool EngineClock::Set(int64_t now_us) {

@@ -1,8 +1,13 @@
 // The clock a storage that does not own one (memory, SQLite) reads through
-// limify_storage_env: the system's wall clock in microseconds since the Unix
-// epoch, or a manual clock that only moves when told (config "clock":
-// "manual"), so hosts can test rate-limited code deterministically. Each
-// storage instance has its own, fixed for its lifetime.
+// limify_storage_env, in microseconds since the Unix epoch. Each storage
+// instance has its own, fixed for its lifetime:
+//  - system: the wall clock read once, when the storage is created, then
+//    advanced by the monotonic clock. It never steps back when NTP or a VM
+//    resume moves the wall clock (which would freeze every bucket's refill
+//    for as long as the step), at the price of drifting with the wall
+//    clock's later corrections;
+//  - manual (config "clock": "manual"): moves only when told, so hosts can
+//    test rate-limited code deterministically.
 #ifndef LIMIFY_ENGINE_CLOCK_H_
 #define LIMIFY_ENGINE_CLOCK_H_
 
@@ -17,7 +22,7 @@ inline constexpr int64_t kMaxClockUs = int64_t{1} << 62;
 
 class EngineClock {
  public:
-  explicit EngineClock(bool manual) : manual_(manual) {}
+  explicit EngineClock(bool manual);
 
   int64_t NowUs() const;
   bool manual() const { return manual_; }
@@ -32,6 +37,8 @@ class EngineClock {
 
  private:
   const bool manual_;
+  int64_t wall_at_start_us_ = 0;       // system: the wall clock at creation...
+  int64_t monotonic_at_start_us_ = 0;  // ...and the monotonic clock then
   std::atomic<int64_t> manual_now_us_{0};  // the manual clock starts at the epoch
 };
 

@@ -24,10 +24,15 @@ namespace {
 // Retry-after suggested when the storage failed and the policy blocks.
 constexpr int64_t kFailClosedRetryUs = 1'000'000;
 
-// The engine whose plan provider this thread is running, if any: the
-// provider must not reload or replace itself (that would wait on its own
-// check forever).
-thread_local const void* provider_running_for = nullptr;
+// The engines whose plan providers this thread is running, innermost first
+// (a provider may check through another engine, or its own): none of them
+// may be reloaded or have its provider replaced from here, since that waits
+// for this very check to finish.
+struct ProviderFrame {
+  const void* engine;
+  const ProviderFrame* outer;
+};
+thread_local const ProviderFrame* running_providers = nullptr;
 
 // The identity a request is limited as: a kind tag (part of the key) and the
 // raw value (hashed before it reaches storage).
@@ -71,14 +76,15 @@ Identity ResolveIdentity(const Config& config, const Request& request) {
 // plan for it: its failure never changes a decision's correctness.
 std::string AskProvider(const PlanProvider& provider, const Request& request,
                         std::string_view rule_id, const void* engine) {
-  provider_running_for = engine;
+  const ProviderFrame frame{engine, running_providers};
+  running_providers = &frame;
   std::string plan;
   try {
     plan = provider(request, rule_id);
   } catch (...) {
     plan.clear();
   }
-  provider_running_for = nullptr;
+  running_providers = frame.outer;
   return plan;
 }
 
@@ -190,6 +196,14 @@ absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledL
   out->plan_id = limits.plan_id;
   if (rc != LIMIFY_PLUGIN_OK) {
     if (!IsStorageFailure(rc)) {
+      // A host that looks only at `allowed` must not let this request through.
+      out->allowed = false;
+      out->degraded = false;
+      out->limit = limits.specs[0].limit;
+      out->remaining = 0;
+      out->period_us = limits.specs[0].period_us;
+      out->reset_after_us = 0;
+      out->retry_after_us = kFailClosedRetryUs;
       return PluginStatus(rc, err, absl::StrCat("rule \"", rule.id, "\""));
     }
     ApplyFailurePolicy(rt, limits, out);
@@ -229,9 +243,13 @@ absl::Status CheckCost(int64_t cost) {
 }
 
 absl::Status NotFromProvider(const void* engine, std::string_view what) {
-  if (provider_running_for != engine) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat(AbslView(what), " must not be called from inside the plan provider"));
+  for (const ProviderFrame* f = running_providers; f != nullptr; f = f->outer) {
+    if (f->engine == engine) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          AbslView(what), " must not be called from inside this engine's plan provider"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace

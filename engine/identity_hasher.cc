@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "absl/hash/hash.h"
 
@@ -63,9 +65,18 @@ void IdentityHasher::Hash(std::string_view value, char* out) const {
     Digest(value, out);
     return;
   }
-  thread_local DigestCache cache;
+  // Allocated on a thread's first identity, so threads that never check pay
+  // nothing for it.
+  thread_local std::unique_ptr<DigestCache> cache;
+  if (cache == nullptr) {
+    cache.reset(new (std::nothrow) DigestCache);
+    if (cache == nullptr) {
+      Digest(value, out);
+      return;
+    }
+  }
   const size_t h = absl::Hash<absl::string_view>()(absl::string_view(value.data(), value.size()));
-  DigestCache::Slot& slot = cache.slots[h % DigestCache::kSlots];
+  DigestCache::Slot& slot = cache->slots[h % DigestCache::kSlots];
   if (slot.hasher_id == id_ && slot.size == value.size() &&
       std::memcmp(slot.value, value.data(), value.size()) == 0) {
     std::memcpy(out, slot.hex, kHexLength);

@@ -1,8 +1,10 @@
 #include "engine/limit_applier.h"
 
 #include <cstring>
-#include <vector>
+#include <memory>
+#include <new>
 
+#include "engine/plugin_error.h"
 #include "engine/storage_keys.h"
 
 namespace limify {
@@ -15,12 +17,53 @@ bool WaitsLonger(const limify_verdict& a, const limify_verdict& b) {
   return a.retry_after_us > b.retry_after_us;
 }
 
+// An algorithm's own failure is never a storage failure: whatever code it
+// returns, the engine must not apply the failure policy to it.
 int32_t Step(const LimitApplication& app, size_t i, void* state, int64_t now_us,
              bool peek, limify_verdict* v, limify_plugin_error* err) {
   *v = limify_verdict{};
   v->struct_size = sizeof(limify_verdict);
-  return app.algorithm->step(&app.specs[i], state, app.state_sizes[i], now_us, app.cost,
-                             peek ? 1 : 0, v, err);
+  const int32_t rc = app.algorithm->step(&app.specs[i], state, app.state_sizes[i], now_us,
+                                         app.cost, peek ? 1 : 0, v, err);
+  return rc == LIMIFY_PLUGIN_OK ? rc : LIMIFY_PLUGIN_INTERNAL;
+}
+
+// Consumes every limit on copies of the states and writes them back only if
+// all succeed, so a limit failing halfway leaves every state as it was.
+int32_t ConsumeAll(const LimitApplication& app, void* const* states, int64_t now_us,
+                   limify_verdict* verdicts, int64_t* ttl_us, limify_plugin_error* err) {
+  size_t total = 0;
+  for (size_t i = 0; i < app.n; ++i) total += app.state_sizes[i];
+  unsigned char small[512];
+  std::unique_ptr<unsigned char[]> large;  // only for big states (sliding_window)
+  unsigned char* scratch = small;
+  if (total > sizeof(small)) {
+    large.reset(new (std::nothrow) unsigned char[total]);
+    if (large == nullptr) {
+      HostApi()->set_error(err, LIMIFY_PLUGIN_INTERNAL, "out of memory");
+      return LIMIFY_PLUGIN_INTERNAL;
+    }
+    scratch = large.get();
+  }
+  unsigned char* copy = scratch;
+  for (size_t i = 0; i < app.n; ++i) {
+    std::memcpy(copy, states[i], app.state_sizes[i]);
+    int32_t rc = Step(app, i, copy, now_us, /*peek=*/false, &verdicts[i], err);
+    if (rc != LIMIFY_PLUGIN_OK) return rc;
+    if (!verdicts[i].allowed) {
+      HostApi()->set_error(err, LIMIFY_PLUGIN_INTERNAL,
+                           "the algorithm refused to consume what it had just allowed");
+      return LIMIFY_PLUGIN_INTERNAL;
+    }
+    ttl_us[i] = verdicts[i].reset_after_us;
+    copy += app.state_sizes[i];
+  }
+  copy = scratch;
+  for (size_t i = 0; i < app.n; ++i) {
+    std::memcpy(states[i], copy, app.state_sizes[i]);
+    copy += app.state_sizes[i];
+  }
+  return LIMIFY_PLUGIN_OK;
 }
 
 }  // namespace
@@ -47,7 +90,7 @@ size_t CombineVerdicts(const limify_verdict* verdicts, size_t n, limify_verdict*
 }
 
 int32_t ApplyLimits(void* ctx, void* const* states, int64_t now_us, int* write_back,
-                    int64_t* ttl_us, limify_verdict* out, limify_plugin_error* err) {
+                    int64_t* ttl_us, limify_verdict* out, limify_plugin_error* err) noexcept {
   const LimitApplication& app = *static_cast<const LimitApplication*>(ctx);
   limify_verdict verdicts[kMaxLimitsPerRule];
   *write_back = 0;
@@ -71,24 +114,8 @@ int32_t ApplyLimits(void* ctx, void* const* states, int64_t now_us, int* write_b
     all_allowed = all_allowed && verdicts[i].allowed;
   }
   if (all_allowed && !app.peek) {
-    // Consume on copies, so a limit failing halfway leaves every state as it was.
-    thread_local std::vector<unsigned char> scratch;  // grows once, then reused
-    size_t total = 0;
-    for (size_t i = 0; i < app.n; ++i) total += app.state_sizes[i];
-    if (scratch.size() < total) scratch.resize(total);
-    unsigned char* copy = scratch.data();
-    for (size_t i = 0; i < app.n; ++i) {
-      std::memcpy(copy, states[i], app.state_sizes[i]);
-      int32_t rc = Step(app, i, copy, now_us, /*peek=*/false, &verdicts[i], err);
-      if (rc != LIMIFY_PLUGIN_OK) return rc;
-      ttl_us[i] = verdicts[i].reset_after_us;
-      copy += app.state_sizes[i];
-    }
-    copy = scratch.data();
-    for (size_t i = 0; i < app.n; ++i) {
-      std::memcpy(states[i], copy, app.state_sizes[i]);
-      copy += app.state_sizes[i];
-    }
+    int32_t rc = ConsumeAll(app, states, now_us, verdicts, ttl_us, err);
+    if (rc != LIMIFY_PLUGIN_OK) return rc;
     *write_back = 1;
   }
   CombineVerdicts(verdicts, app.n, out);

@@ -24,8 +24,9 @@ struct LimitApplication {
 };
 
 // limify_storage_op.apply for a LimitApplication.
+// noexcept: plugins, possibly written in C, call it.
 int32_t ApplyLimits(void* ctx, void* const* states, int64_t now_us, int* write_back,
-                    int64_t* ttl_us, limify_verdict* out, limify_plugin_error* err);
+                    int64_t* ttl_us, limify_verdict* out, limify_plugin_error* err) noexcept;
 
 // One verdict for a rule from the verdicts of its limits. Denied: the denied
 // limit that takes longest to allow binds (never beats any wait). Allowed:

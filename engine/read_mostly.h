@@ -17,6 +17,7 @@
 #define LIMIFY_ENGINE_READ_MOSTLY_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,7 +29,13 @@ namespace limify {
 // The slot a thread pins in: spread threads over slots, fixed per thread.
 size_t ReaderSlotOfThisThread();
 
-template <typename T>
+// Tests widen the window between reading the epoch and counting in, to prove
+// the protocol; production code uses this no-op.
+struct NoPinHooks {
+  static void BetweenEpochAndCount() {}
+};
+
+template <typename T, typename Hooks = NoPinHooks>
 class ReadMostly {
  public:
   static constexpr size_t kSlots = 16;
@@ -45,6 +52,7 @@ class ReadMostly {
       Slot& slot = cell.slots_[ReaderSlotOfThisThread()];
       for (;;) {
         const uint64_t epoch = cell.epoch_.load();
+        Hooks::BetweenEpochAndCount();
         counter_ = &slot.readers[epoch & 1];
         counter_->fetch_add(1);
         if (cell.epoch_.load() == epoch) break;
@@ -75,7 +83,15 @@ class ReadMostly {
     std::lock_guard<std::mutex> lock(writer_mu_);
     const T* old = current_.exchange(next.release());
     const uint64_t old_parity = epoch_.fetch_add(1) & 1;
-    while (ReadersOf(old_parity) != 0) std::this_thread::yield();
+    // Checks are short, but one may be waiting on a slow storage: yield a
+    // few times, then sleep rather than spin a core for that long.
+    for (int round = 0; ReadersOf(old_parity) != 0; ++round) {
+      if (round < 64) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+    }
     delete old;
   }
 

@@ -38,6 +38,7 @@ TEST(CheckAllocationTest, ChecksOnExistingStateAllocateNothing) {
     ASSERT_EQ(fresh.plan_id, "professional-tier");
     ASSERT_TRUE((*engine)->Peek(search, &d).ok());
     ASSERT_TRUE((*engine)->Check(search, &d).ok());
+    ASSERT_EQ(d.rule_id, "search");
     ASSERT_TRUE((*engine)->CheckKey("search", "tenant-1", 1, &d).ok());
   }
   EXPECT_EQ(testing::AllocationsOnThisThread() - before, 0);

@@ -362,10 +362,13 @@ std::string FaultyConfig(const std::string& rate) {
 }
 
 TEST(EngineTest, AlgorithmErrorIsReportedNotFailedOpen) {
+  // The algorithm even claims "unavailable": only a storage may say that.
   auto engine = MakeEngine(FaultyConfig(R"("7/second")"));
   Decision d;
   absl::Status status = engine->Check(Get("/f"), &d);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_FALSE(d.allowed) << "a host reading only `allowed` would let it through";
+  EXPECT_FALSE(d.degraded);
   EXPECT_THAT(status.message(), HasSubstr("failed on purpose"));
   EXPECT_THAT(status.message(), HasSubstr("rule \"f\""));
 }
@@ -402,6 +405,26 @@ TEST(EngineTest, PlanProviderThatThrowsMeansNoPlan) {
   Decision d = MustCheck(*engine, Get("/items/1"));
   EXPECT_EQ(d.plan_id, "default");
   EXPECT_TRUE(d.allowed);
+}
+
+TEST(EngineTest, PlanProviderCannotReloadEvenAfterANestedCheck) {
+  auto engine = MakeEngine(ManualConfig(kPlanRules));
+  absl::Status reload;
+  std::atomic<int> depth{0};
+  ASSERT_TRUE(engine
+                  ->SetPlanProvider([&](const Request& request, std::string_view) {
+                    if (depth.fetch_add(1) == 0) {
+                      Decision inner;  // the provider checks through the engine itself
+                      (void)engine->Check(request, &inner);
+                      reload = engine->Reload(ManualConfig(kPlanRules));
+                    }
+                    depth.fetch_sub(1);
+                    return std::string("pro");
+                  })
+                  .ok());
+  Decision d = MustCheck(*engine, Get("/items/1"));
+  EXPECT_EQ(d.plan_id, "pro");
+  EXPECT_EQ(reload.code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(EngineTest, PlanProviderCannotReloadOrReplaceItself) {
@@ -538,6 +561,33 @@ TEST(EngineTest, ReloadUnderConcurrentChecksLosesNoDecision) {
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_GT(checks.load(), 0);
+}
+
+TEST(EngineTest, ReloadThatReplacesTheStorageUnderConcurrentChecks) {
+  // Each reload changes a storage option, so a new storage is created and the
+  // old one destroyed while other threads check (ASan/TSan watch the lifetimes).
+  auto config = [](int max_keys) {
+    return absl::StrCat(R"({"storage": {"type": "memory", "max_keys": )", max_keys,
+                        R"(}, "rules": [{"id": "a", "path": "/a", "rate": "1000000/minute"}]})");
+  };
+  auto engine = MakeEngine(config(1000));
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0}, checks{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        Decision d;
+        if (!engine->Check(Get("/a"), &d).ok() || !d.allowed || d.degraded) errors.fetch_add(1);
+        checks.fetch_add(1);
+      }
+    });
+  }
+  while (checks.load() < 100) std::this_thread::yield();
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(engine->Reload(config(1000 + i % 2)).ok());
+  stop.store(true);
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
 }
 
 // --- configuration errors that need the plugins ----------------------------

@@ -1,6 +1,8 @@
 /* An algorithm that fails on purpose, for the engine's tests: a plain counter
- * (state: int64 count, never reset) except that a limit of 7 always fails and
- * a limit of 13 fails only when asked to consume. */
+ * (state: int64 count, never reset) except that a limit of 7 always fails
+ * with the code a storage uses for "unreachable" (which must not make the
+ * engine apply its failure policy) and a limit of 13 fails only when asked
+ * to consume. */
 #include <stdint.h>
 #include <string.h>
 
@@ -25,7 +27,11 @@ static int32_t Step(const limify_limit_spec* spec, void* state, size_t state_siz
   int64_t count;
   (void)state_size;
   (void)now_us;
-  if (spec->limit == 7 || (spec->limit == 13 && !peek)) {
+  if (spec->limit == 7) {
+    g_host->set_error(err, LIMIFY_PLUGIN_UNAVAILABLE, "faulty_counter failed on purpose");
+    return LIMIFY_PLUGIN_UNAVAILABLE;
+  }
+  if (spec->limit == 13 && !peek) {
     g_host->set_error(err, LIMIFY_PLUGIN_INTERNAL, "faulty_counter failed on purpose");
     return LIMIFY_PLUGIN_INTERNAL;
   }

@@ -13,6 +13,7 @@
 #ifndef LIMIFY_PLUGIN_HPP_
 #define LIMIFY_PLUGIN_HPP_
 
+#include <atomic>
 #include <exception>
 #include <new>
 #include <string>
@@ -24,10 +25,13 @@ namespace limify::plugin {
 // The host API handed to the entry function; null until the plugin is loaded.
 // Hidden, so that two plugins built without -fvisibility=hidden never share it
 // (a default-visibility inline static would become one process-wide symbol).
-__attribute__((visibility("hidden"))) inline const limify_host_api*& Host() {
-  static const limify_host_api* host = nullptr;
+// Atomic: a second engine loading the plugin calls the entry again while the
+// first one's checks may be reporting errors.
+__attribute__((visibility("hidden"))) inline std::atomic<const limify_host_api*>& HostSlot() {
+  static std::atomic<const limify_host_api*> host{nullptr};
   return host;
 }
+inline const limify_host_api* Host() { return HostSlot().load(std::memory_order_acquire); }
 
 // Reports an error through the host, which copies the text.
 inline int32_t SetError(limify_plugin_error* err, int32_t code, const char* message) noexcept {
@@ -60,7 +64,7 @@ int32_t Guard(limify_plugin_error* err, Body&& body) noexcept {
 #define LIMIFY_DEFINE_PLUGIN_ENTRY(manifest)                          \
   extern "C" LIMIFY_PLUGIN_EXPORT const limify_plugin_manifest*       \
   limify_plugin_entry(const limify_host_api* host) {                  \
-    ::limify::plugin::Host() = host;                                  \
+    ::limify::plugin::HostSlot().store(host, std::memory_order_release); \
     return &(manifest);                                               \
   }
 
