@@ -99,69 +99,81 @@ int32_t MemoryStorage::Execute(absl::Span<const limify_key> keys,
                                absl::Span<const size_t> state_sizes,
                                ApplyFn apply) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   const size_t n = keys.size();
-  absl::InlinedVector<HashedKey, kInlineKeys> hashed(n);
+  // Everything a step needs per key, in one inline array: a step on existing
+  // keys allocates nothing and initializes one array, not one per field.
+  struct KeyWork {
+    HashedKey hashed;
+    uint32_t shard;
+    Entry* found;  // the key's entry, live or not (null when absent)
+    bool live;     // unexpired and of the right size: apply works in place
+  };
+  absl::InlinedVector<KeyWork, kInlineKeys> work(n);
   absl::InlinedVector<uint32_t, kInlineKeys> shard_of(n);
   for (size_t i = 0; i < n; ++i) {
-    hashed[i] = Hashed(keys[i]);
-    shard_of[i] = static_cast<uint32_t>(ShardOf(hashed[i].hash));
+    work[i].hashed = Hashed(keys[i]);
+    work[i].shard = shard_of[i] = static_cast<uint32_t>(ShardOf(work[i].hashed.hash));
   }
   ShardLocks locks(shards_.get(), shard_of);
   // Read under the locks: steps on one key then see non-decreasing time.
   const int64_t now = clock_.Now();
 
-  // found[i]: the key's entry, live or not (null when absent).
-  // live[i]: the entry is unexpired and of the right size; apply works on its
-  // bytes in place. Otherwise apply gets a zeroed scratch state.
-  absl::InlinedVector<Entry*, kInlineKeys> found(n, nullptr);
-  absl::InlinedVector<bool, kInlineKeys> live(n, false);
   size_t scratch_bytes = 0;
   for (size_t i = 0; i < n; ++i) {
-    auto& map = shards_[shard_of[i]].map;
-    auto it = map.find(hashed[i]);
-    if (it != map.end()) {
-      found[i] = &it->second;
-      live[i] = it->second.expires_us > now &&
-                it->second.state.size() == state_sizes[i];
-    }
-    if (!live[i]) scratch_bytes += state_sizes[i];
+    KeyWork& w = work[i];
+    auto& map = shards_[w.shard].map;
+    auto it = map.find(w.hashed);
+    w.found = it != map.end() ? &it->second : nullptr;
+    w.live = w.found != nullptr && w.found->expires_us > now &&
+             w.found->state.size() == state_sizes[i];
+    if (!w.live) scratch_bytes += state_sizes[i];
   }
+  // Missing or expired keys start from zeroed (fresh) states.
   absl::InlinedVector<uint8_t, kInlineScratch> scratch(scratch_bytes, 0);
-  absl::InlinedVector<void*, kInlineKeys> states(n, nullptr);
+  void* states[kInlineKeys];
+  absl::InlinedVector<void*, kInlineKeys> more_states;  // only past kInlineKeys keys
+  void** state_ptrs = states;
+  if (n > kInlineKeys) {
+    more_states.resize(n);
+    state_ptrs = more_states.data();
+  }
   for (size_t i = 0, offset = 0; i < n; ++i) {
-    if (live[i]) {
-      states[i] = found[i]->state.data();
+    if (work[i].live) {
+      state_ptrs[i] = work[i].found->state.data();
     } else {
-      states[i] = scratch.data() + offset;
+      state_ptrs[i] = scratch.data() + offset;
       offset += state_sizes[i];
     }
   }
 
   int write_back = 0;
-  absl::InlinedVector<int64_t, kInlineKeys> ttl_us(n, 0);
-  const int32_t code = apply(states.data(), now, &write_back, ttl_us.data());
+  int64_t ttls[kInlineKeys] = {};
+  absl::InlinedVector<int64_t, kInlineKeys> more_ttls(n > kInlineKeys ? n : 0, 0);
+  int64_t* ttl_us = n > kInlineKeys ? more_ttls.data() : ttls;
+  const int32_t code = apply(state_ptrs, now, &write_back, ttl_us);
   if (code != LIMIFY_PLUGIN_OK || write_back == 0) return code;
 
   // Keys that have an entry first: updating or erasing an entry in place does
-  // not move the others, so the pointers in `found` stay valid through this
+  // not move the others, so the `found` pointers stay valid through this
   // loop. A ttl of 0 means the state is already fresh: drop it.
   for (size_t i = 0; i < n; ++i) {
-    if (found[i] == nullptr) continue;
+    KeyWork& w = work[i];
+    if (w.found == nullptr) continue;
     if (ttl_us[i] <= 0) {
-      shards_[shard_of[i]].map.erase(hashed[i]);
+      shards_[w.shard].map.erase(w.hashed);
       continue;
     }
-    if (!live[i]) {
-      const auto* bytes = static_cast<const uint8_t*>(states[i]);
-      found[i]->state.assign(bytes, bytes + state_sizes[i]);
+    if (!w.live) {
+      const auto* bytes = static_cast<const uint8_t*>(state_ptrs[i]);
+      w.found->state.assign(bytes, bytes + state_sizes[i]);
     }
-    found[i]->expires_us = ExpiryAt(now, ttl_us[i]);
+    w.found->expires_us = ExpiryAt(now, ttl_us[i]);
   }
   // Then the absent keys: inserting may sweep, evict or rehash a shard, which
-  // invalidates `found` (no longer used) but not `states` (scratch bytes).
+  // invalidates `found` (no longer used) but not the scratch states.
   for (size_t i = 0; i < n; ++i) {
-    if (found[i] != nullptr || ttl_us[i] <= 0) continue;
-    Insert(shards_[shard_of[i]], View(keys[i]),
-           static_cast<const uint8_t*>(states[i]), state_sizes[i],
+    if (work[i].found != nullptr || ttl_us[i] <= 0) continue;
+    Insert(shards_[work[i].shard], View(keys[i]),
+           static_cast<const uint8_t*>(state_ptrs[i]), state_sizes[i],
            ExpiryAt(now, ttl_us[i]), now, keys);
   }
   return LIMIFY_PLUGIN_OK;
