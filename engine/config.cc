@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "engine/json_reader.h"
+#include "engine/plugin_validation.h"
 #include "engine/route_table.h"
 
 namespace limify {
@@ -44,14 +45,9 @@ bool IsId(std::string_view s) {
   return true;
 }
 
-// Algorithm and storage names are plugin names.
-bool IsPluginName(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
-}
+// Algorithm and storage names are plugin names (the loader's rule), short
+// enough to sit in a storage key.
+bool IsPluginName(std::string_view s) { return s.size() <= 64 && IsValidPluginName(s); }
 
 // An HTTP method is a token (RFC 9110 section 5.6.2).
 bool IsMethodToken(std::string_view s) {

@@ -8,14 +8,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "engine/absl_compat.h"
 
 namespace limify {
 namespace {
 
 constexpr int64_t kSecondUs = 1'000'000;
-
-// Debian's Abseil keeps its own string_view type: convert at the boundary.
-absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 struct Unit {
   std::string_view name;
@@ -46,9 +44,9 @@ constexpr std::string_view kShape =
 std::string Quote(std::string_view text) {
   constexpr size_t kMax = 64;
   if (text.size() > kMax) {
-    return absl::StrCat("\"", absl::CEscape(A(text.substr(0, kMax))), "...\"");
+    return absl::StrCat("\"", absl::CEscape(AbslView(text.substr(0, kMax))), "...\"");
   }
-  return absl::StrCat("\"", absl::CEscape(A(text)), "\"");
+  return absl::StrCat("\"", absl::CEscape(AbslView(text)), "\"");
 }
 
 bool AllDigits(std::string_view s) {
@@ -72,7 +70,7 @@ int64_t ParseCapped(std::string_view digits, int64_t max) {
 }  // namespace
 
 absl::StatusOr<Rate> ParseRate(std::string_view text) {
-  if (text.empty()) return absl::InvalidArgumentError(absl::StrCat("empty rate ", A(kShape)));
+  if (text.empty()) return absl::InvalidArgumentError(absl::StrCat("empty rate ", AbslView(kShape)));
   for (char c : text) {
     if (absl::ascii_isspace(static_cast<unsigned char>(c))) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -82,13 +80,13 @@ absl::StatusOr<Rate> ParseRate(std::string_view text) {
   const size_t slash = text.find('/');
   if (slash == std::string_view::npos) {
     return absl::InvalidArgumentError(
-        absl::StrCat("missing \"/\" in ", Quote(text), " ", A(kShape)));
+        absl::StrCat("missing \"/\" in ", Quote(text), " ", AbslView(kShape)));
   }
   const std::string_view count_text = text.substr(0, slash);
   const std::string_view window = text.substr(slash + 1);
   if (count_text.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("missing count before \"/\" in ", Quote(text), " ", A(kShape)));
+        absl::StrCat("missing count before \"/\" in ", Quote(text), " ", AbslView(kShape)));
   }
   if (!AllDigits(count_text)) {
     return absl::InvalidArgumentError(
@@ -105,7 +103,7 @@ absl::StatusOr<Rate> ParseRate(std::string_view text) {
   }
   if (window.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("missing window after \"/\" in ", Quote(text), " ", A(kShape)));
+        absl::StrCat("missing window after \"/\" in ", Quote(text), " ", AbslView(kShape)));
   }
 
   // Window = [multiplier]unit. The multiplier candidate takes sign and dot
@@ -164,7 +162,7 @@ absl::StatusOr<Rate> ParseRate(std::string_view text) {
 std::string FormatRate(const Rate& rate) {
   for (const Unit& u : kCanonical) {
     if (rate.period_us > 0 && rate.period_us % u.us == 0) {
-      return absl::StrCat(rate.limit, "/", rate.period_us / u.us, A(u.name));
+      return absl::StrCat(rate.limit, "/", rate.period_us / u.us, AbslView(u.name));
     }
   }
   // Only reachable for a Rate built by hand with a sub-second period.
