@@ -154,15 +154,17 @@ bool IsStorageFailure(int32_t code) {
   return code == LIMIFY_PLUGIN_UNAVAILABLE || code == LIMIFY_PLUGIN_TIMEOUT;
 }
 
-void ApplyFailurePolicy(const Runtime& rt, const CompiledLimits& limits, Decision* out) {
-  const bool open = rt.config.failure_mode == FailureMode::kOpen;
-  out->allowed = open;
-  out->degraded = true;
+// A decision taken without the storage's answer: `allowed` by the failure
+// policy, or false when there is no policy to apply (an error).
+void DecideWithoutStorage(const CompiledLimits& limits, bool allowed, bool degraded,
+                          Decision* out) {
+  out->allowed = allowed;
+  out->degraded = degraded;
   out->limit = limits.specs[0].limit;
-  out->remaining = kUnlimited;  // unknown without storage
+  out->remaining = allowed ? kUnlimited : 0;  // unknown without storage
   out->period_us = limits.specs[0].period_us;
   out->reset_after_us = 0;
-  out->retry_after_us = open ? 0 : kFailClosedRetryUs;
+  out->retry_after_us = allowed ? 0 : kFailClosedRetryUs;
 }
 
 // Runs the rule's limits through the storage in one atomic step.
@@ -197,16 +199,11 @@ absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledL
   if (rc != LIMIFY_PLUGIN_OK) {
     if (!IsStorageFailure(rc)) {
       // A host that looks only at `allowed` must not let this request through.
-      out->allowed = false;
-      out->degraded = false;
-      out->limit = limits.specs[0].limit;
-      out->remaining = 0;
-      out->period_us = limits.specs[0].period_us;
-      out->reset_after_us = 0;
-      out->retry_after_us = kFailClosedRetryUs;
+      DecideWithoutStorage(limits, /*allowed=*/false, /*degraded=*/false, out);
       return PluginStatus(rc, err, absl::StrCat("rule \"", rule.id, "\""));
     }
-    ApplyFailurePolicy(rt, limits, out);
+    DecideWithoutStorage(limits, rt.config.failure_mode == FailureMode::kOpen,
+                         /*degraded=*/true, out);
     return absl::OkStatus();
   }
   const size_t binding = verdict.binding_limit < limits.specs.size() ? verdict.binding_limit : 0;
