@@ -77,6 +77,14 @@ struct Decision {
   DecisionId plan_id;
 };
 
+// Called with every error a check meets: storage errors the failure policy
+// hides (the decision is degraded) and errors the call returns. Runs on the
+// calling thread, from many threads at once; exceptions it throws are
+// swallowed (an observer never changes a decision).
+using ErrorListener = std::function<void(const absl::Status& error)>;
+
+enum class StatsFormat { kJson, kPrometheus };
+
 // Returns the plan for a request under a rule, or "" for none.
 using PlanProvider =
     std::function<std::string(const Request& request, std::string_view rule_id)>;
@@ -114,6 +122,17 @@ class Engine {
   // define plans and requests that name none. An exception it throws means
   // "no plan". It must not call Reload or SetPlanProvider (FailedPrecondition).
   absl::Status SetPlanProvider(PlanProvider provider);
+
+  // Installs the error listener (an empty function removes it). When this
+  // returns, no call to the previous listener is running or will start.
+  // FailedPrecondition from inside this engine's plan provider.
+  absl::Status SetErrorListener(ErrorListener listener);
+
+  // The engine's metrics since it was created: decisions by rule, plan and
+  // outcome, degraded decisions, storage errors by code, a check latency
+  // histogram and the keys the storage holds. Labels are bounded by the
+  // rules and plans ever configured, never by identities.
+  absl::StatusOr<std::string> Stats(StatsFormat format) const;
 
   // The manual clock (config "clock": "manual"); FailedPrecondition otherwise,
   // InvalidArgument beyond ±2^62 µs. Each storage has its own: a reload that
