@@ -1,0 +1,154 @@
+-- limify native path: the part every algorithm script shares. The build
+-- prepends this file to lua/<algorithm>.lua, and the result is one script,
+-- run with EVALSHA (see plugins/storage/redis/README.md).
+--
+-- Call: EVALSHA <sha> <n> key_1..key_n  now cost peek  L_1 P_1 B_1 .. L_n P_n B_n
+--   now    "" in production: the time is Redis TIME. Only tests pass a value.
+--   cost   >= 1;  peek "1" decides without consuming
+--   L P B  limit, period (us), burst (0 = the algorithm's default)
+-- Reply: {allowed, limit, remaining, reset_after_us, retry_after_us, binding}
+--   exactly what the generic path's apply gives (engine/limit_applier.cc):
+--   each limit is first asked without consuming, and only when all allow is
+--   each one consumed; the binding limit is chosen the same way. Or {-1}:
+--   a value left Lua's exact integer range (2^53), nothing was written, and
+--   the client must take the generic path.
+--
+-- States are the algorithms' own binary layouts (little-endian int64 via
+-- struct.pack), read with GET and written with SET ... PX, so a key written
+-- by this script and one written by the generic path are interchangeable.
+-- Lua numbers are doubles: every value below stays an integer under 2^53
+-- (the client only sends limits for which (2*max(L,B)+cost)*P < 2^52, and
+-- Unix time in microseconds is about 2^50.6), so every operation is exact.
+
+local EXACT = 4503599627370496 -- 2^52: the largest magnitude a step trusts
+local inexact = false
+
+-- floor(a / b) for b > 0, exact for |a| < 2^53 (the float quotient may be
+-- off by one; the remainder corrects it).
+local function floordiv(a, b)
+  local q = math.floor(a / b)
+  local r = a - q * b
+  if r < 0 then
+    q = q - 1
+  elseif r >= b then
+    q = q + 1
+  end
+  return q
+end
+
+local function ceildiv(a, b)
+  return -floordiv(-a, b)
+end
+
+local function max0(a)
+  if a < 0 then return 0 end
+  return a
+end
+
+-- Marks the step inexact (the script then answers {-1}) unless |x| < 2^52.
+local function exact(x)
+  if x >= EXACT or x <= -EXACT then inexact = true end
+  return x
+end
+
+local function now_us()
+  if ARGV[1] ~= '' then return tonumber(ARGV[1]) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+-- ttl in microseconds -> PX milliseconds, rounded up (0: nothing to keep).
+local function ttl_ms(ttl_us)
+  if ttl_us <= 0 then return 0 end
+  return ceildiv(ttl_us, 1000)
+end
+
+-- Writes a whole state with its expiry (or drops a state that is fresh).
+local function put(key, bytes, ttl_us)
+  local ms = ttl_ms(ttl_us)
+  if ms > 0 then
+    redis.call('SET', key, bytes, 'PX', ms)
+  else
+    redis.call('DEL', key)
+  end
+end
+
+-- Does a denied verdict `a` make the caller wait longer than `b`?
+local function waits_longer(a, b)
+  if a[5] == -1 then return b[5] ~= -1 end
+  if b[5] == -1 then return false end
+  return a[5] > b[5]
+end
+
+-- Runs algorithm A over every key. A provides:
+--   A.capacity(L, B)                  -> verdict.limit
+--   A.load(key, L, P, B)              -> st (fresh when missing or mis-sized)
+--   A.step(st, L, P, B, now, cost, peek)
+--       -> allowed, never, remaining, reset_after, retry_after
+--       (when allowed and not peek it records the new state in st)
+--   A.save(key, st, ttl_us)
+local function run(A)
+  local now = now_us()
+  local cost = tonumber(ARGV[2])
+  local peek = ARGV[3] == '1'
+  local n = #KEYS
+  local specs, states = {}, {}
+  for i = 1, n do
+    local L, P, B = tonumber(ARGV[1 + 3 * i]), tonumber(ARGV[2 + 3 * i]), tonumber(ARGV[3 + 3 * i])
+    if B == 0 then B = L end
+    specs[i] = {L, P, B}
+    states[i] = A.load(KEYS[i], L, P, B)
+  end
+
+  -- One step, clamped as the algorithm plugins clamp (algorithm_plugin.h).
+  local function verdict(i, pk)
+    local s = specs[i]
+    local allowed, never, remaining, reset, retry = A.step(states[i], s[1], s[2], s[3], now, cost, pk)
+    local r = 0
+    if not allowed then
+      if never then r = -1 else r = retry; if r < 1 then r = 1 end end
+    end
+    return {allowed and 1 or 0, A.capacity(s[1], s[3]), max0(remaining), max0(reset), r}
+  end
+
+  if n == 1 then
+    local v = verdict(1, peek)
+    if inexact then return {-1} end
+    if v[1] == 1 and not peek then A.save(KEYS[1], states[1], v[4]) end
+    v[6] = 0
+    return v
+  end
+
+  local v, all = {}, true
+  for i = 1, n do
+    v[i] = verdict(i, true)
+    if v[i][1] == 0 then all = false end
+  end
+  if all and not peek then
+    for i = 1, n do v[i] = verdict(i, false) end
+  end
+  if inexact then return {-1} end
+  if all and not peek then
+    for i = 1, n do A.save(KEYS[i], states[i], v[i][4]) end
+  end
+  -- Combine (CombineVerdicts): allowed, the least remaining binds; denied,
+  -- the longest wait binds; reset_after is the longest.
+  local b, reset = nil, 0
+  for i = 1, n do
+    local x = v[i]
+    if x[4] > reset then reset = x[4] end
+    if all then
+      if b == nil or x[3] < v[b][3] then b = i end
+    elseif x[1] == 0 and (b == nil or waits_longer(x, v[b])) then
+      b = i
+    end
+  end
+  return {all and 1 or 0, v[b][2], v[b][3], reset, v[b][5], b - 1}
+end
+
+-- Reads a state of `size` bytes, or nil when missing or of another size.
+local function get_state(key, size)
+  local bytes = redis.call('GET', key)
+  if bytes and #bytes == size then return bytes end
+  return nil
+end

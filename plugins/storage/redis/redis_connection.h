@@ -1,0 +1,130 @@
+// One connection to one Redis server, shared by every thread that uses it:
+// auto-pipelining without a thread of its own.
+//
+// A caller appends its encoded command to the connection's output buffer and
+// its request to a FIFO of requests awaiting replies. Two roles, each held by
+// at most one caller at a time, do the socket I/O for everyone:
+//  - the writer (whoever appends while nobody writes) sends the whole output
+//    buffer in one write, again and again until it is empty, so commands
+//    queued by other threads meanwhile go out together;
+//  - the reader (whoever waits while nobody reads) reads replies, hands each
+//    to the request at the head of the FIFO (Redis answers in order) and
+//    wakes its caller; once its own reply is in, it passes the role to the
+//    oldest request still waiting.
+// One caller alone therefore writes and reads its own command with no thread
+// switch; many callers share writes and reads, so throughput grows with
+// concurrency instead of costing one round trip per thread.
+//
+// Deadlines. Every wait is bounded by a deadline: connecting, writing, and
+// reading (the reader waits until the earliest deadline in the FIFO). When a
+// deadline passes the connection is failed as a whole: replies are ordered,
+// so one late reply makes every later one unusable. Failing shuts the socket
+// down, completes every queued request with the error (TIMEOUT or
+// UNAVAILABLE) and reconnects on next use, after the I/O roles are released.
+// Failed connects back off (1 ms doubling to 100 ms), answering UNAVAILABLE
+// meanwhile, so a server that is down costs callers microseconds, not a
+// connect timeout each.
+#ifndef LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_CONNECTION_H_
+#define LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_CONNECTION_H_
+
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugins/storage/redis/redis_options.h"
+#include "plugins/storage/redis/resp.h"
+
+namespace limify::redis {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+
+// How to open and set up a connection.
+struct ConnectionConfig {
+  Endpoint endpoint;
+  std::string user;
+  std::string password;
+  int db = 0;
+  std::chrono::milliseconds connect_timeout{50};
+};
+
+class Connection {
+ public:
+  static constexpr int kMaxReplies = 2;  // e.g. ASKING + EVALSHA
+
+  explicit Connection(const ConnectionConfig* config) : config_(config) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Sends `commands` (`n` encoded commands, 1..kMaxReplies) and waits for
+  // their `n` replies (server error replies included), by `deadline`.
+  // Returns LIMIFY_PLUGIN_OK, or LIMIFY_PLUGIN_TIMEOUT / _UNAVAILABLE with
+  // `error` set. Thread-safe.
+  int32_t Call(std::string_view commands, int n, Deadline deadline, ReplyPtr* replies,
+               std::string* error);
+
+  // Successful connects so far (tests: reconnection).
+  uint64_t connects() const { return connects_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Pending;
+
+  int32_t EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline deadline,
+                          std::string* error);
+  void Flush(std::unique_lock<std::mutex>& lk, Deadline deadline);
+  void ReadUntilDone(std::unique_lock<std::mutex>& lk, Pending* self);
+  void ReleaseReader();
+  void Deliver(redisReply* reply, Pending* self);
+  void Fail(int32_t code, const std::string& message);
+  void CloseSocket();
+  Deadline EarliestDeadline() const;
+
+  const ConnectionConfig* config_;
+  std::mutex mu_;
+  std::condition_variable state_cv_;  // a connect ended, or the I/O roles were released
+  // The socket and its reply parser: replaced only under mu_ while no caller
+  // holds an I/O role; the role holders use them without the lock.
+  int fd_ = -1;
+  redisReader* reader_ = nullptr;
+  bool broken_ = false;
+  bool connecting_ = false;
+  bool writing_ = false;
+  bool reading_ = false;
+  std::string outbuf_;    // commands not yet written
+  std::string writebuf_;  // the writer's batch, swapped with outbuf_
+  Pending* head_ = nullptr;  // requests awaiting replies, in write order
+  Pending* tail_ = nullptr;
+  uint64_t connect_attempts_ = 0;
+  int failures_ = 0;         // consecutive failed connects
+  Deadline retry_at_{};      // no connect before this (backoff)
+  std::string last_error_;
+  std::atomic<uint64_t> connects_{0};
+  char readbuf_[16384];      // the reader's
+};
+
+// A server and its pool of connections.
+class Node {
+ public:
+  Node(ConnectionConfig config, int pool_size);
+  Connection& Pick();
+  const Endpoint& endpoint() const { return config_.endpoint; }
+  uint64_t connects() const;
+
+ private:
+  const ConnectionConfig config_;
+  std::vector<std::unique_ptr<Connection>> pool_;
+  std::atomic<uint32_t> next_{0};
+};
+
+}  // namespace limify::redis
+
+#endif  // LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_CONNECTION_H_
