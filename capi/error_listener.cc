@@ -7,10 +7,10 @@
 namespace limify::capi {
 
 absl::Status InstallErrorListener(limify_engine* engine) {
-  // TODO(capi): Engine::SetErrorListener lands with the metrics work; until
-  // then only errors the C layer finds reach on_error.
-  (void)engine;
-  return absl::OkStatus();
+  // `engine` outlives the listener: the handle's hooks are destroyed after
+  // the engine (engine_handle.h).
+  return engine->engine->SetErrorListener(
+      [engine](const absl::Status& error) { NotifyStatus(engine, error); });
 }
 
 }  // namespace limify::capi

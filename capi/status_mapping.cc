@@ -4,10 +4,13 @@
 #include <string_view>
 
 #include "capi/error_reporting.h"
+#include "engine/plugin_error.h"
 
 namespace limify::capi {
 
 limify_status StatusCode(const absl::Status& status, StatusContext context) {
+  // A plugin refused at load time is a FailedPrecondition with a marker.
+  if (IsPluginLoadError(status)) return LIMIFY_PLUGIN_ERROR;
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return LIMIFY_OK;
