@@ -174,7 +174,9 @@ LIMIFY_EXPORT limify_status limify_engine_reload(limify_engine* engine,
 LIMIFY_EXPORT void limify_engine_free(limify_engine* engine);
 
 /* Decides and consumes. A storage failure is not an error unless the failure
- * policy cannot hide it: the decision is then marked degraded. */
+ * policy cannot hide it: the decision is then marked degraded. When the call
+ * fails, the decision (if its struct could be written) says allowed = 0, for
+ * hosts that read only `allowed`. */
 LIMIFY_EXPORT limify_status limify_check(limify_engine* engine,
                                          const limify_request* request,
                                          limify_decision* decision,
@@ -248,8 +250,9 @@ LIMIFY_EXPORT size_t limify_format_headers(const limify_decision* decision,
 
 /* Observers, called synchronously on the thread that made the call, from
  * many threads at once. They must not call back into the same engine's
- * limify_set_hooks, limify_set_plan_provider or limify_engine_reload. A hook
- * cannot change a decision. Either callback may be NULL. */
+ * limify_set_hooks, limify_set_plan_provider or limify_engine_reload (those
+ * return LIMIFY_FAILED_PRECONDITION there). A hook cannot change a decision,
+ * and whatever it throws is swallowed. Either callback may be NULL. */
 typedef struct limify_hooks {
   uint32_t struct_size; /* sizeof(limify_hooks) */
   uint32_t reserved;    /* zero */
@@ -257,7 +260,8 @@ typedef struct limify_hooks {
   /* After every decision. `request` is NULL for LIMIFY_OPERATION_CHECK_KEY. */
   void (*on_decision)(void* ctx, int32_t operation, const limify_request* request,
                       const limify_decision* decision);
-  /* For every error a call meets: storage errors hidden by the failure
+  /* For every error a deciding call (check, peek, reset, check_key,
+   * reset_key, check_batch) meets: storage errors hidden by the failure
    * policy (the decision is degraded) and errors the call returns. */
   void (*on_error)(void* ctx, const limify_error* error);
 } limify_hooks;
@@ -298,8 +302,9 @@ LIMIFY_EXPORT limify_status limify_set_plan_provider(limify_engine* engine,
 /* Writes the engine's metrics: decisions by rule, plan and outcome, storage
  * errors, degraded decisions, a check latency histogram and the keys held.
  * Labels are bounded by rules and plans, never by identities. *needed
- * receives the size the text needs including its NUL; if len is smaller the
- * call returns LIMIFY_BUFFER_TOO_SMALL (buf may be NULL with len 0). */
+ * (required) receives the size the text needs including its NUL; if len is
+ * smaller the call returns LIMIFY_BUFFER_TOO_SMALL and leaves buf alone (buf
+ * may be NULL with len 0). */
 LIMIFY_EXPORT limify_status limify_stats(limify_engine* engine, int32_t format,
                                          char* buf, size_t len, size_t* needed,
                                          limify_error* err);
