@@ -13,8 +13,6 @@
 namespace limify::capi {
 namespace {
 
-constexpr uint32_t kMaxStructSize = 1u << 16;
-
 limify_status SetHooks(limify_engine* engine, const limify_hooks* hooks, limify_error* err) {
   constexpr std::string_view kFunction = "limify_set_hooks";
   if (engine == nullptr) return NullArgument(err, kFunction, "engine");

@@ -8,6 +8,13 @@
 
 namespace limify::capi {
 
+// A plugin's code reaches the host as the engine's status and the caller as
+// the same number (plugin.h promises it).
+static_assert(LIMIFY_PLUGIN_INVALID_ARGUMENT == LIMIFY_INVALID_ARGUMENT);
+static_assert(LIMIFY_PLUGIN_UNAVAILABLE == LIMIFY_STORAGE_ERROR);
+static_assert(LIMIFY_PLUGIN_TIMEOUT == LIMIFY_TIMEOUT);
+static_assert(LIMIFY_PLUGIN_INTERNAL == LIMIFY_INTERNAL);
+
 limify_status StatusCode(const absl::Status& status, StatusContext context) {
   // A plugin refused at load time is a FailedPrecondition with a marker.
   if (IsPluginLoadError(status)) return LIMIFY_PLUGIN_ERROR;

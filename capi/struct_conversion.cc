@@ -9,10 +9,6 @@
 namespace limify::capi {
 namespace {
 
-// A struct_size this large is not a struct of any version: most likely the
-// struct was never initialised.
-constexpr uint32_t kMaxStructSize = 1u << 16;
-
 limify_status BadStructSize(uint32_t size, uint32_t min, std::string_view function,
                             std::string_view argument, std::string_view init, limify_error* err) {
   if (size >= min && size <= kMaxStructSize) return LIMIFY_OK;

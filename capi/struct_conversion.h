@@ -27,6 +27,10 @@ inline constexpr uint32_t kMinDecisionSize = offsetof(limify_decision, allowed) 
 inline constexpr uint32_t kMinHooksSize =
     offsetof(limify_hooks, on_decision) + sizeof(limify_hooks::on_decision);
 
+// A struct_size this large is not a struct of any version: most likely the
+// struct was never initialised.
+inline constexpr uint32_t kMaxStructSize = 1u << 16;
+
 // Checks `request` (non-NULL) and converts the prefix it declares into
 // `out`, whose views borrow the caller's strings. Absent fields are empty;
 // cost 0 (or a cost beyond the declared size) is 1. On a bad struct_size,

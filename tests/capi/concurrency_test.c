@@ -14,7 +14,7 @@ static const char* kRules =
 
 typedef struct worker {
   limify_engine* engine;
-  volatile int* go; /* NULL, or spin until it is set */
+  int* go; /* NULL, or spin until it is set */
   int use_check_key;
   int allowed;
   int denied;
@@ -28,7 +28,7 @@ static void* run_worker(void* arg) {
   limify_decision d = LIMIFY_DECISION_INIT;
   limify_error err;
   int i;
-  while (w->go != NULL && !*w->go) {
+  while (w->go != NULL && !LIMIFY_FLAG_GET(*w->go)) {
   }
   for (i = 0; i < kPerThread; ++i) {
     limify_status s = w->use_check_key
@@ -47,7 +47,7 @@ static void* run_worker(void* arg) {
 }
 
 /* Runs kThreads workers; returns how many requests were allowed in total. */
-static int run_workers(limify_engine* engine, int use_check_key, volatile int* go,
+static int run_workers(limify_engine* engine, int use_check_key, int* go,
                        int* failures) {
   pthread_t threads[kThreads];
   worker workers[kThreads];
@@ -89,8 +89,8 @@ LIMIFY_TEST(exactly_the_limit_passes_check_key_from_several_threads) {
 
 typedef struct reloader {
   limify_engine* engine;
-  volatile int* stop;
-  volatile int* reloading; /* set after the first reload */
+  int* stop;
+  int* reloading; /* set after the first reload */
   int reloads;
   int failures;
 } reloader;
@@ -101,7 +101,7 @@ static void* reload_until_stopped(void* arg) {
   int flip = 0;
   /* Alternates the limit of "other" only: "s" keeps its limit, so its
    * state is kept across every reload. */
-  while (!*r->stop) {
+  while (!LIMIFY_FLAG_GET(*r->stop)) {
     snprintf(config, sizeof(config),
              "{\"clock\": \"manual\", \"rules\": [{\"id\": \"s\", \"path\": \"/search\", "
              "\"rate\": \"1000/minute\"}, {\"id\": \"other\", \"path\": \"/other\", "
@@ -110,7 +110,7 @@ static void* reload_until_stopped(void* arg) {
     flip = !flip;
     if (limify_engine_reload(r->engine, config, NULL) != LIMIFY_OK) r->failures++;
     r->reloads++;
-    *r->reloading = 1;
+    LIMIFY_FLAG_SET(*r->reloading, 1);
   }
   return NULL;
 }
@@ -119,7 +119,7 @@ LIMIFY_TEST(reloads_under_load_lose_no_count_and_fail_no_check) {
   limify_engine* engine = limify_test_engine(limify_test_manual_config(kRules, ""));
   pthread_t thread;
   reloader r;
-  volatile int stop = 0, reloading = 0;
+  int stop = 0, reloading = 0;
   int failures, allowed;
   REQUIRE_ENGINE(engine);
   memset(&r, 0, sizeof(r));
@@ -129,7 +129,7 @@ LIMIFY_TEST(reloads_under_load_lose_no_count_and_fail_no_check) {
   pthread_create(&thread, NULL, reload_until_stopped, &r);
   /* The checks start once reloads are under way. */
   allowed = run_workers(engine, 0, &reloading, &failures);
-  stop = 1;
+  LIMIFY_FLAG_SET(stop, 1);
   pthread_join(thread, NULL);
   EXPECT_EQ_INT(failures, 0);
   EXPECT_EQ_INT(r.failures, 0);

@@ -174,6 +174,28 @@ LIMIFY_TEST(a_plugin_of_another_abi_is_a_plugin_error) {
   EXPECT_CONTAINS(err.message, "wrong_major.so");
 }
 
+LIMIFY_TEST(a_plugin_error_in_a_config_file_is_still_a_plugin_error) {
+  const char* path = write_file("engine_test_plugin.json", plugin_config(fixture("bad_magic")));
+  limify_engine* engine = NULL;
+  limify_error err;
+  EXPECT_TRUE(path != NULL);
+  EXPECT_STATUS(limify_engine_new_from_file(path, &engine, &err), LIMIFY_PLUGIN_ERROR);
+  EXPECT_CONTAINS(err.message, path);
+  EXPECT_CONTAINS(err.message, "bad_magic.so");
+}
+
+LIMIFY_TEST(a_reload_with_a_broken_plugin_is_a_plugin_error_and_keeps_the_old_configuration) {
+  limify_engine* engine = limify_test_engine(kOneRule);
+  limify_error err;
+  REQUIRE_ENGINE(engine);
+  EXPECT_EQ_INT(remaining_after_check(engine, "/a"), 1);
+  EXPECT_STATUS(limify_engine_reload(engine, plugin_config(fixture("null_manifest")), &err),
+                LIMIFY_PLUGIN_ERROR);
+  EXPECT_CONTAINS(err.message, "null_manifest.so");
+  EXPECT_EQ_INT(remaining_after_check(engine, "/a"), 0);
+  limify_engine_free(engine);
+}
+
 /* $LIMIFY_PLUGIN_PATH names a directory that is not there: the plugins
  * cannot be loaded. */
 LIMIFY_TEST(a_missing_plugin_directory_is_a_plugin_error) {
@@ -237,6 +259,8 @@ static const limify_test_case kTests[] = {
     LIMIFY_TEST_CASE(a_plugin_without_its_entry_symbol_is_a_plugin_error_naming_the_file),
     LIMIFY_TEST_CASE(a_file_that_is_not_a_library_is_a_plugin_error_naming_the_file),
     LIMIFY_TEST_CASE(a_plugin_of_another_abi_is_a_plugin_error),
+    LIMIFY_TEST_CASE(a_plugin_error_in_a_config_file_is_still_a_plugin_error),
+    LIMIFY_TEST_CASE(a_reload_with_a_broken_plugin_is_a_plugin_error_and_keeps_the_old_configuration),
     LIMIFY_TEST_CASE(a_missing_plugin_directory_is_a_plugin_error),
     LIMIFY_TEST_CASE(a_missing_configured_plugin_directory_is_a_config_error),
     LIMIFY_TEST_CASE(an_unknown_storage_is_a_config_error),

@@ -86,6 +86,10 @@ int limify_test_failed(void);
     if ((engine) == NULL) return; \
   } while (0)
 
+/* A flag threads share: set once by one thread, polled by others. */
+#define LIMIFY_FLAG_GET(flag) __atomic_load_n(&(flag), __ATOMIC_SEQ_CST)
+#define LIMIFY_FLAG_SET(flag, value) __atomic_store_n(&(flag), (value), __ATOMIC_SEQ_CST)
+
 /* ------------------------------------------------------------ fixtures */
 
 /* Creates an engine or fails the test (and returns NULL). */

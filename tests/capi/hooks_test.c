@@ -195,7 +195,7 @@ LIMIFY_TEST(removed_hooks_are_not_called) {
  * the old ctx can be freed. Threads check while the hooks are swapped; each
  * hook verifies its ctx is still alive. */
 typedef struct guarded_ctx {
-  volatile int alive; /* written by the main thread after removal only */
+  int alive; /* under mu */
   int violations;
   pthread_mutex_t mu;
 } guarded_ctx;
@@ -213,7 +213,7 @@ static void guarded_on_decision(void* ctx, int32_t operation, const limify_reque
 
 typedef struct checker {
   limify_engine* engine;
-  volatile int* stop;
+  int* stop;
   int failures;
 } checker;
 
@@ -221,7 +221,7 @@ static void* check_until_stopped(void* arg) {
   checker* c = (checker*)arg;
   limify_request r = limify_test_get("/elsewhere", "alice"); /* unmatched: never denied */
   limify_decision d = LIMIFY_DECISION_INIT;
-  while (!*c->stop) {
+  while (!LIMIFY_FLAG_GET(*c->stop)) {
     if (limify_check(c->engine, &r, &d, NULL) != LIMIFY_OK) c->failures++;
   }
   return NULL;
@@ -232,7 +232,7 @@ LIMIFY_TEST(after_set_hooks_returns_no_old_hook_runs) {
   limify_engine* engine = search_engine();
   pthread_t threads[kThreads];
   checker checkers[kThreads];
-  volatile int stop = 0;
+  int stop = 0;
   int round, i, violations = 0;
   REQUIRE_ENGINE(engine);
   for (i = 0; i < kThreads; ++i) {
@@ -262,7 +262,7 @@ LIMIFY_TEST(after_set_hooks_returns_no_old_hook_runs) {
     pthread_mutex_unlock(&g.mu);
     pthread_mutex_destroy(&g.mu);
   }
-  stop = 1;
+  LIMIFY_FLAG_SET(stop, 1);
   for (i = 0; i < kThreads; ++i) {
     pthread_join(threads[i], NULL);
     EXPECT_EQ_INT(checkers[i].failures, 0);
