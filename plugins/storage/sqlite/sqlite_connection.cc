@@ -33,6 +33,10 @@ constexpr const char* kSql[] = {
     "SELECT count(*) FROM limify_state WHERE expires_us > ?1",
 };
 
+// How often a connection checks that its file is still the one at `path`
+// (two stat calls).
+constexpr auto kMovedCheckInterval = std::chrono::milliseconds(100);
+
 // A zero-length blob still needs a non-null pointer (null binds SQL NULL).
 constexpr uint8_t kEmpty[1] = {0};
 
@@ -136,7 +140,7 @@ absl::Status CheckLocation(const std::string& path) {
 }  // namespace
 
 Connection::Connection(const SqliteOptions& options, Deadline deadline)
-    : options_(options), deadline_(deadline) {}
+    : options_(options), deadline_(deadline), moved_checked_(std::chrono::steady_clock::now()) {}
 
 Connection::~Connection() {
   for (sqlite3_stmt* stmt : stmts_) sqlite3_finalize(stmt);  // NULL is a no-op
@@ -295,6 +299,20 @@ absl::Status Connection::Run(Stmt stmt, const char* what) {
 }
 
 absl::Status Connection::Begin(bool write) {
+  if (!options_.in_memory()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - moved_checked_ >= kMovedCheckInterval) {
+      moved_checked_ = now;
+      int moved = 0;
+      sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved);
+      if (moved != 0) {
+        broken_ = true;  // the next connection opens whatever is at `path` now
+        return absl::UnavailableError(absl::StrCat(
+            "database \"", options_.path, "\": ", Hint(SQLITE_READONLY_DBMOVED),
+            "; reopening it"));
+      }
+    }
+  }
   return write ? Run(kBeginWrite, "BEGIN IMMEDIATE") : Run(kBeginRead, "BEGIN");
 }
 

@@ -49,7 +49,10 @@ class Connection {
   bool broken() const { return broken_; }
 
   // BEGIN IMMEDIATE (takes the database's write lock now, so the step that
-  // follows is atomic across processes) or BEGIN (a read snapshot).
+  // follows is atomic across processes) or BEGIN (a read snapshot). First,
+  // at most every kMovedCheckInterval, makes sure the file is still the one
+  // at `path`: SQLite in WAL mode goes on writing to a file renamed or
+  // deleted while open, which would split the processes between two files.
   absl::Status Begin(bool write);
   absl::Status Commit();
   // Rolls back the open transaction, if any. Never fails.
@@ -91,6 +94,7 @@ class Connection {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmts_[kStmtCount] = {};
   Deadline deadline_;
+  std::chrono::steady_clock::time_point moved_checked_;  // last SQLITE_FCNTL_HAS_MOVED
   bool broken_ = false;
   std::vector<uint8_t> scratch_;
 };
