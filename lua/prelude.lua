@@ -14,8 +14,10 @@
 --   the client must take the generic path.
 --
 -- States are the algorithms' own binary layouts (little-endian int64 via
--- struct.pack), read with GET and written with SET ... PX, so a key written
+-- struct.pack), read with GET and written with SET, so a key written
 -- by this script and one written by the generic path are interchangeable.
+-- Each written key expires (SET ... PXAT) when its state is fresh again:
+-- now + the algorithm's reset_after for that limit. Needs Redis >= 6.2.
 -- Lua numbers are doubles: every value below stays an integer under 2^53
 -- (the client only sends limits for which (2*max(L,B)+cost)*P < 2^52, and
 -- Unix time in microseconds is about 2^50.6), so every operation is exact.
@@ -57,17 +59,19 @@ local function now_us()
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
--- ttl in microseconds -> PX milliseconds, rounded up (0: nothing to keep).
-local function ttl_ms(ttl_us)
+-- When a state written at `now` with `ttl_us` may be dropped: a Unix time in
+-- milliseconds, rounded up (PXAT), or 0 when the state is already fresh.
+-- Absolute, from the script's own clock, so the expiry is exactly now + ttl
+-- whenever the script runs.
+local function expire_at(now, ttl_us)
   if ttl_us <= 0 then return 0 end
-  return ceildiv(ttl_us, 1000)
+  return ceildiv(now + ttl_us, 1000)
 end
 
 -- Writes a whole state with its expiry (or drops a state that is fresh).
-local function put(key, bytes, ttl_us)
-  local ms = ttl_ms(ttl_us)
-  if ms > 0 then
-    redis.call('SET', key, bytes, 'PX', ms)
+local function put(key, bytes, at_ms)
+  if at_ms > 0 then
+    redis.call('SET', key, bytes, 'PXAT', at_ms)
   else
     redis.call('DEL', key)
   end
@@ -86,7 +90,7 @@ end
 --   A.step(st, L, P, B, now, cost, peek)
 --       -> allowed, never, remaining, reset_after, retry_after
 --       (when allowed and not peek it records the new state in st)
---   A.save(key, st, ttl_us)
+--   A.save(key, st, at_ms)            (at_ms from expire_at; 0 drops the key)
 local function run(A)
   local now = now_us()
   local cost = tonumber(ARGV[2])
@@ -114,7 +118,7 @@ local function run(A)
   if n == 1 then
     local v = verdict(1, peek)
     if inexact then return {-1} end
-    if v[1] == 1 and not peek then A.save(KEYS[1], states[1], v[4]) end
+    if v[1] == 1 and not peek then A.save(KEYS[1], states[1], expire_at(now, v[4])) end
     v[6] = 0
     return v
   end
@@ -129,7 +133,7 @@ local function run(A)
   end
   if inexact then return {-1} end
   if all and not peek then
-    for i = 1, n do A.save(KEYS[i], states[i], v[i][4]) end
+    for i = 1, n do A.save(KEYS[i], states[i], expire_at(now, v[i][4])) end
   end
   -- Combine (CombineVerdicts): allowed, the least remaining binds; denied,
   -- the longest wait binds; reset_after is the longest.

@@ -62,7 +62,7 @@ function A.step(st, L, P, B, now, cost, peek)
   return allowed, cost > L, L - live_after, reset, retry
 end
 
-function A.save(key, st, ttl_us)
+function A.save(key, st, at_ms)
   local w, L = st.write, st.L
   local header = struct.pack('<I4I4', (st.head + w.expired) % L, w.count)
   local stamp = struct.pack('<i8', w.stamp)
@@ -72,15 +72,14 @@ function A.save(key, st, ttl_us)
   local n1 = math.min(w.cost, L - first)
   local n2 = w.cost - n1
   if st.ranged then
-    local ms = ttl_ms(ttl_us)
-    if ms <= 0 then
+    if at_ms <= 0 then
       redis.call('DEL', key)
       return
     end
     redis.call('SETRANGE', key, 0, header)
     redis.call('SETRANGE', key, 8 + 8 * first, string.rep(stamp, n1))
     if n2 > 0 then redis.call('SETRANGE', key, 8, string.rep(stamp, n2)) end
-    redis.call('PEXPIRE', key, ms)
+    redis.call('PEXPIREAT', key, at_ms)
     return
   end
   local ring = st.bytes
@@ -93,7 +92,7 @@ function A.save(key, st, ttl_us)
     bytes = header .. string.rep(stamp, n2) .. ring:sub(9 + 8 * n2, 8 + 8 * first) ..
             string.rep(stamp, n1)
   end
-  put(key, bytes, ttl_us)
+  put(key, bytes, at_ms)
 end
 
 return run(A)

@@ -42,8 +42,8 @@ function A.step(st, L, P, B, now, cost, peek)
   return allowed, cost > B, floordiv(full - after, P), reset, retry
 end
 
-function A.save(key, st, ttl_us)
-  put(key, struct.pack('<i8i8', st[1], st[2]), ttl_us)
+function A.save(key, st, at_ms)
+  put(key, struct.pack('<i8i8', st[1], st[2]), at_ms)
 end
 
 return run(A)

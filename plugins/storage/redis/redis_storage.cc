@@ -15,7 +15,7 @@ static_assert(std::endian::native == std::endian::little,
               "the Lua scripts read states as little-endian (struct '<i8')");
 
 constexpr int kMaxRedirects = 5;
-constexpr int kMaxCasAttempts = 16;
+constexpr int kMaxCasAttempts = 64;
 constexpr auto kRefreshInterval = std::chrono::milliseconds(100);
 constexpr auto kTryAgainPause = std::chrono::milliseconds(2);
 constexpr size_t kKnownStateSizes = 5;
@@ -50,8 +50,13 @@ std::string Shorten(std::string_view text) {
   return std::string(text.substr(0, kMax)) + "...";
 }
 
-// Microseconds to whole milliseconds, rounded up (Redis PX).
-int64_t TtlMs(int64_t ttl_us) { return ttl_us <= 0 ? 0 : (ttl_us + 999) / 1000; }
+// When a state written at `now_us` may be dropped, in Unix milliseconds
+// rounded up (Redis PXAT), or 0 when it is fresh already: as the scripts do.
+int64_t ExpireAtMs(int64_t now_us, int64_t ttl_us) {
+  if (ttl_us <= 0) return 0;
+  const int64_t at = now_us + ttl_us;
+  return at / 1000 + (at % 1000 > 0 ? 1 : 0);
+}
 
 // Copies `v` into the host's verdict, writing no byte past its struct_size.
 void WriteVerdict(const limify_verdict& v, limify_verdict* out) {
@@ -128,7 +133,8 @@ RedisStorage::RedisStorage(const RedisOptions& options, SetErrorFn set_error)
       set_error_(set_error),
       base_config_{options.endpoint, options.user, options.password, options.db,
                    std::chrono::milliseconds(options.connect_timeout_ms)},
-      slots_(new std::atomic<Node*>[kSlotCount]) {
+      slots_(new std::atomic<Node*>[kSlotCount]),
+      generic_stripes_(new std::timed_mutex[kGenericStripes]) {
   for (int i = 0; i < kSlotCount; ++i) slots_[i].store(nullptr, std::memory_order_relaxed);
   nodes_.push_back(std::make_unique<Node>(base_config_, options_.pool_size));
   seed_ = nodes_.front().get();
@@ -304,7 +310,9 @@ Node* RedisStorage::NodeFor(int slot, Deadline deadline, int32_t* code, std::str
 int32_t RedisStorage::Route(int slot, std::string_view command, Deadline deadline,
                             ReplyPtr* reply, std::string* error) {
   Node* ask = nullptr;
-  for (int hop = 0;; ++hop) {
+  // MOVED and ASK count against kMaxRedirects; TRYAGAIN (a slot half
+  // migrated) is retried until the deadline.
+  for (int hop = 0;;) {
     if (hop > kMaxRedirects) {
       *error = "slot " + std::to_string(slot) + ": more than " + std::to_string(kMaxRedirects) +
                " redirections";
@@ -341,6 +349,7 @@ int32_t RedisStorage::Route(int slot, std::string_view command, Deadline deadlin
         }
         Node* target = FindOrAddNode(
             redirect.host.empty() ? node->endpoint().host : redirect.host, redirect.port);
+        ++hop;
         if (redirect.ask) {
           counters_.asks.fetch_add(1, std::memory_order_relaxed);
           ask = target;
@@ -482,6 +491,14 @@ int32_t RedisStorage::Generic(const limify_storage_op& op, int slot, const Hooks
                               Deadline deadline, limify_verdict* out,
                               limify_plugin_error* err) {
   const size_t n = op.n_keys;
+  std::timed_mutex& stripe = generic_stripes_[std::hash<std::string_view>{}(
+                                                  {op.keys[0].data, op.keys[0].size}) %
+                                              kGenericStripes];
+  std::unique_lock<std::timed_mutex> turn(stripe, std::defer_lock);
+  if (!turn.try_lock_until(deadline)) {
+    return Fail(err, LIMIFY_PLUGIN_TIMEOUT,
+                "generic path: other checks of this key took the whole command timeout");
+  }
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) total += op.state_sizes[i];
   std::vector<unsigned char> states(total);
@@ -533,7 +550,7 @@ int32_t RedisStorage::Generic(const limify_storage_op& op, int slot, const Hooks
       const redisReply* value = r->element[i + 1];
       b.Arg(value->type == REDIS_REPLY_STRING ? ReplyText(value) : std::string_view());
       b.Arg({static_cast<const char*>(state_ptrs[i]), op.state_sizes[i]});
-      b.Int(TtlMs(ttl_us[i]));
+      b.Int(ExpireAtMs(now_us, ttl_us[i]));
     }
     const ScriptCall cas(options_.key_prefix, op.keys, n, &cas_args, 3 * n);
     ReplyPtr written;
@@ -549,9 +566,9 @@ int32_t RedisStorage::Generic(const limify_storage_op& op, int slot, const Hooks
                   "generic path: the state kept changing (" + std::to_string(kMaxCasAttempts) +
                       " compare-and-set conflicts in a row)");
     }
-    // Jittered exponential backoff: 0..50 us, doubling, capped at 2 ms.
-    const auto pause =
-        std::chrono::microseconds(Jitter(std::min<uint64_t>(2000, uint64_t{50} << attempt) + 1));
+    // Jittered exponential backoff: 0..50 us, doubling, capped at 0..5 ms.
+    const auto pause = std::chrono::microseconds(
+        Jitter(std::min<uint64_t>(5000, uint64_t{50} << std::min(attempt, 16)) + 1));
     if (Clock::now() + pause >= deadline) {
       return Fail(err, LIMIFY_PLUGIN_TIMEOUT,
                   "generic path: compare-and-set conflicts until the deadline");

@@ -134,6 +134,12 @@ class RedisStorage {
   std::vector<std::unique_ptr<Node>> nodes_;  // only grows; Node addresses are stable
   std::unique_ptr<std::atomic<Node*>[]> slots_;  // cluster slot -> master
 
+  // The generic path's steps on one key take turns within this process (a
+  // stripe per hash of the first key), so compare-and-set conflicts arise
+  // only between processes: 32 threads on one key otherwise starve some.
+  static constexpr size_t kGenericStripes = 256;
+  std::unique_ptr<std::timed_mutex[]> generic_stripes_;
+
   std::mutex refresh_mu_;  // one detection or slot refresh at a time
   Deadline last_refresh_{};
   std::atomic<bool> refresh_wanted_{false};

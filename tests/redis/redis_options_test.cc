@@ -1,0 +1,108 @@
+// Parsing the redis storage's options and URL: every mistake is refused with
+// a message that names the option.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "plugins/storage/redis/redis_options.h"
+#include "tests/redis/redis_harness.h"
+
+namespace limify::redis {
+namespace {
+
+RedisOptions MustParse(const std::string& json) {
+  RedisOptions o;
+  std::string error;
+  EXPECT_TRUE(ParseRedisOptions(json.c_str(), &o, &error)) << error;
+  return o;
+}
+
+std::string Refusal(const std::string& json) {
+  RedisOptions o;
+  std::string error;
+  EXPECT_FALSE(ParseRedisOptions(json.c_str(), &o, &error)) << json;
+  return error;
+}
+
+TEST(RedisOptionsTest, DefaultsFitARequestPath) {
+  const RedisOptions o = MustParse("{}");
+  EXPECT_EQ(o.endpoint.host, "127.0.0.1");
+  EXPECT_EQ(o.endpoint.port, 6379);
+  EXPECT_EQ(o.db, 0);
+  EXPECT_EQ(o.connect_timeout_ms, 50);
+  EXPECT_EQ(o.command_timeout_ms, 50);
+  EXPECT_EQ(o.pool_size, 2);
+  EXPECT_EQ(o.cluster, ClusterMode::kAuto);
+  EXPECT_TRUE(o.native);
+  EXPECT_TRUE(o.key_prefix.empty());
+}
+
+TEST(RedisOptionsTest, UrlWithUserPasswordAndDatabase) {
+  const RedisOptions o = MustParse(R"({"url": "redis://app:s%40cret@cache.local:6380/3"})");
+  EXPECT_EQ(o.endpoint.host, "cache.local");
+  EXPECT_EQ(o.endpoint.port, 6380);
+  EXPECT_EQ(o.user, "app");
+  EXPECT_EQ(o.password, "s@cret");
+  EXPECT_EQ(o.db, 3);
+}
+
+TEST(RedisOptionsTest, PasswordOnlyIpv6AndUnixSockets) {
+  RedisOptions o = MustParse(R"({"url": "redis://:pw@[::1]:7000"})");
+  EXPECT_EQ(o.endpoint.host, "::1");
+  EXPECT_EQ(o.endpoint.port, 7000);
+  EXPECT_EQ(o.user, "");
+  EXPECT_EQ(o.password, "pw");
+  o = MustParse(R"({"url": "unix:///run/redis.sock?db=2"})");
+  EXPECT_EQ(o.endpoint.unix_path, "/run/redis.sock");
+  EXPECT_EQ(o.db, 2);
+  EXPECT_EQ(o.endpoint.ToString(), "unix:///run/redis.sock");
+}
+
+TEST(RedisOptionsTest, AllOptions) {
+  const RedisOptions o = MustParse(
+      R"({"url": "redis://h:1", "connect_timeout_ms": 20, "command_timeout_ms": 30,
+          "pool_size": 4, "key_prefix": "app1:", "cluster": true, "native": false})");
+  EXPECT_EQ(o.connect_timeout_ms, 20);
+  EXPECT_EQ(o.command_timeout_ms, 30);
+  EXPECT_EQ(o.pool_size, 4);
+  EXPECT_EQ(o.key_prefix, "app1:");
+  EXPECT_EQ(o.cluster, ClusterMode::kOn);
+  EXPECT_FALSE(o.native);
+  EXPECT_EQ(MustParse(R"({"cluster": "auto"})").cluster, ClusterMode::kAuto);
+  EXPECT_EQ(MustParse(R"({"cluster": false})").cluster, ClusterMode::kOff);
+}
+
+TEST(RedisOptionsTest, MistakesNameTheOption) {
+  EXPECT_EQ(Refusal(R"({"url": 5})").rfind("url: expected a string", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "http://x"})").rfind("url: unknown scheme", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "rediss://x"})").rfind("url: TLS", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "redis://h:0"})").rfind("url: bad port", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "redis://h:99999"})").rfind("url: bad port", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "redis://h/x"})").rfind("url: the database", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "redis://"})").rfind("url: no host", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "redis://u:%zz@h"})").rfind("url: bad %-escape", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "unix://relative"})").rfind("url: the socket path", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "unix:///s?user=u"})").rfind("url: a user needs", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"pool_size": 0})").rfind("pool_size: expected", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"pool_size": 65})").rfind("pool_size: expected", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"command_timeout_ms": 0})").rfind("command_timeout_ms: expected", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"connect_timeout_ms": 1.5})").rfind("connect_timeout_ms: expected", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"key_prefix": "a{b"})").rfind("key_prefix: must not contain", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"cluster": "yes"})").rfind("cluster: expected", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"native": 1})").rfind("native: expected", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"max_keys": 1})").rfind("max_keys: unknown option", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "unix:///s", "cluster": true})").rfind("cluster: ", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"url": "redis://h/2", "cluster": true})").rfind("url: ", 0), 0u);
+  EXPECT_EQ(Refusal("[1]").rfind("options: expected a JSON object", 0), 0u);
+  EXPECT_EQ(Refusal("{").rfind("options: malformed JSON", 0), 0u);
+}
+
+TEST(RedisOptionsTest, PluginCreateRefusesBadOptionsWithInvalidArgument) {
+  testing::PluginStorage storage(R"({"pool_size": "many"})");
+  EXPECT_FALSE(storage.ok());
+  EXPECT_EQ(storage.create_code(), LIMIFY_PLUGIN_INVALID_ARGUMENT);
+  EXPECT_EQ(storage.create_error().rfind("pool_size: ", 0), 0u) << storage.create_error();
+}
+
+}  // namespace
+}  // namespace limify::redis
