@@ -1,5 +1,6 @@
 #include "engine/plugin_error.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "engine/absl_compat.h"
 
@@ -45,6 +46,25 @@ absl::Status PluginStatus(int32_t code, const limify_plugin_error& err,
       err.message.empty() ? std::string_view("failed without a message")
                           : std::string_view(err.message);
   return absl::Status(ToStatusCode(code), absl::StrCat(AbslView(context), ": ", AbslView(message)));
+}
+
+absl::Status PluginLoadError(std::string_view message) {
+  absl::Status status = absl::FailedPreconditionError(AbslView(message));
+  status.SetPayload(AbslView(kPluginLoadErrorUrl), absl::Cord("1"));
+  return status;
+}
+
+bool IsPluginLoadError(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(AbslView(kPluginLoadErrorUrl)).has_value();
+}
+
+absl::Status WithMessagePrefix(const absl::Status& status, std::string_view prefix) {
+  if (status.ok()) return status;
+  absl::Status out(status.code(), absl::StrCat(AbslView(prefix), status.message()));
+  status.ForEachPayload([&out](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
 }
 
 }  // namespace limify

@@ -68,15 +68,15 @@ absl::StatusOr<std::vector<std::string>> PluginFiles(const std::string& dir) {
   fs::file_status status = fs::status(dir, ec);
   if (ec && ec != std::errc::no_such_file_or_directory &&
       ec != std::errc::not_a_directory) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return PluginLoadError(absl::StrCat(
         "plugin directory \"", dir, "\" cannot be accessed: ", ec.message()));
   }
   if (!fs::exists(status)) {
-    return absl::FailedPreconditionError(
+    return PluginLoadError(
         absl::StrCat("plugin directory \"", dir, "\" does not exist"));
   }
   if (!fs::is_directory(status)) {
-    return absl::FailedPreconditionError(
+    return PluginLoadError(
         absl::StrCat("plugin directory \"", dir, "\" is not a directory"));
   }
   fs::path base = fs::absolute(dir, ec).lexically_normal();
@@ -91,7 +91,7 @@ absl::StatusOr<std::vector<std::string>> PluginFiles(const std::string& dir) {
     files.push_back(entry.path().string());
   }
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return PluginLoadError(absl::StrCat(
         "plugin directory \"", dir, "\" cannot be read: ", ec.message()));
   }
   std::sort(files.begin(), files.end());
@@ -114,11 +114,11 @@ absl::StatusOr<const limify_plugin_manifest*> OpenPlugin(
       // Boost.DLL reports only "bad file descriptor"; dlerror() has the
       // loader's reason (not ELF, undefined symbol, wrong architecture...).
       const char* why = dlerror();
-      return absl::FailedPreconditionError(absl::StrCat(
+      return PluginLoadError(absl::StrCat(
           file, ": cannot be loaded: ", why != nullptr ? why : ec.message()));
     }
     if (!library->has(LIMIFY_PLUGIN_ENTRY_SYMBOL)) {
-      return absl::FailedPreconditionError(
+      return PluginLoadError(
           absl::StrCat(file, ": not a limify plugin: no \"",
                        LIMIFY_PLUGIN_ENTRY_SYMBOL, "\" symbol"));
     }
@@ -127,10 +127,10 @@ absl::StatusOr<const limify_plugin_manifest*> OpenPlugin(
             LIMIFY_PLUGIN_ENTRY_SYMBOL);
     return entry(HostApi());
   } catch (const std::exception& e) {
-    return absl::FailedPreconditionError(
+    return PluginLoadError(
         absl::StrCat(file, ": failed while loading: ", e.what()));
   } catch (...) {
-    return absl::FailedPreconditionError(
+    return PluginLoadError(
         absl::StrCat(file, ": failed while loading: unknown exception"));
   }
 }
@@ -144,10 +144,10 @@ absl::Status Register(
       registered.try_emplace(vtable->name, Provided<VTable>{vtable, file});
   if (inserted) return absl::OkStatus();
   if (it->second.file == file) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return PluginLoadError(absl::StrCat(
         file, ": ", kind, " \"", vtable->name, "\" is listed twice"));
   }
-  return absl::FailedPreconditionError(
+  return PluginLoadError(
       absl::StrCat(kind, " \"", vtable->name, "\" is provided by both ",
                    it->second.file, " and ", file));
 }
@@ -190,18 +190,28 @@ struct PluginRegistry::Impl {
     const limify_plugin_manifest* m = *manifest;
     absl::Status valid = ValidateManifest(m, file);
     if (!valid.ok()) return valid;
+    LoadedPlugin info;
+    info.file = file;
+    info.name = m->name != nullptr ? m->name : "";
+    info.version = m->version != nullptr ? m->version : "";
+    info.abi_major = m->abi_major;
+    info.abi_minor = m->abi_minor;
     for (size_t i = 0; i < m->n_algorithms; ++i) {
       absl::Status s = Register(algorithms, "algorithm", m->algorithms[i], file);
       if (!s.ok()) return s;
+      info.algorithms.push_back(m->algorithms[i]->name);
     }
     for (size_t i = 0; i < m->n_storages; ++i) {
       absl::Status s = Register(storages, "storage", m->storages[i], file);
       if (!s.ok()) return s;
+      info.storages.push_back(m->storages[i]->name);
     }
+    loaded.push_back(std::move(info));
     return absl::OkStatus();
   }
 
   std::vector<std::string> dirs;
+  std::vector<LoadedPlugin> loaded;
   // unique_ptr: a shared_library copy would reopen the file (and may throw).
   std::vector<std::unique_ptr<boost::dll::shared_library>> libraries;
   absl::flat_hash_map<std::string, Provided<limify_algorithm>> algorithms;
@@ -251,16 +261,43 @@ const std::vector<std::string>& PluginRegistry::dirs() const {
   return impl_->dirs;
 }
 
+const std::vector<PluginRegistry::LoadedPlugin>& PluginRegistry::plugins() const {
+  return impl_->loaded;
+}
+
+absl::Status CheckConfiguredPluginDirs(const std::vector<std::string>& config_paths) {
+  for (size_t i = 0; i < config_paths.size(); ++i) {
+    std::error_code ec;
+    if (!fs::is_directory(config_paths[i], ec)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "plugin_paths[", i, "]: directory \"", config_paths[i], "\" does not exist"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string InstalledPluginDir() { return LIMIFY_INSTALL_PLUGIN_DIR; }
+
+std::string DefaultPluginDirFor(const std::string& binary) {
+  if (binary.empty()) return InstalledPluginDir();
+  if (IsUnder(binary, LIMIFY_BUILD_ROOT)) return LIMIFY_BUILD_PLUGIN_DIR;
+  std::error_code ec;
+  fs::path beside = fs::path(binary).parent_path() / "limify" / "plugins";
+  if (fs::is_directory(beside, ec)) return beside.string();
+  return InstalledPluginDir();
+}
+
 std::string DefaultPluginDir() {
+  std::string here;
   try {
     std::error_code ec;
     // The binary that holds this code: liblimify.so, the CLI or a test.
-    fs::path here = boost::dll::this_line_location(ec);
-    if (!ec && IsUnder(here, LIMIFY_BUILD_ROOT)) return LIMIFY_BUILD_PLUGIN_DIR;
+    fs::path location = boost::dll::this_line_location(ec);
+    if (!ec) here = location.string();
   } catch (const std::exception&) {
-    // Cannot tell where we run from: assume an install.
+    // Cannot tell where we run from: only the compiled-in path is left.
   }
-  return LIMIFY_INSTALL_PLUGIN_DIR;
+  return DefaultPluginDirFor(here);
 }
 
 std::vector<std::string> PluginSearchPath(

@@ -11,11 +11,13 @@
 #ifndef LIMIFY_ENGINE_PLUGIN_REGISTRY_H_
 #define LIMIFY_ENGINE_PLUGIN_REGISTRY_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "limify/plugin.h"
 
@@ -29,7 +31,8 @@ class PluginRegistry {
   // All or nothing: one refused file fails the whole Load, because a plugin
   // directory the user points at must be sound (a half-loaded set would make
   // "unknown algorithm" errors appear far from their cause). Every error is
-  // kFailedPrecondition — the files on disk are not what the engine needs —
+  // a PluginLoadError (kFailedPrecondition with a marker, see
+  // plugin_error.h) — the files on disk are not what the engine needs —
   // and its message names the directory or the file's full path, e.g.
   //   /p/x.so: not a limify plugin: no "limify_plugin_entry" symbol
   //   algorithm "twin" is provided by both /a/a.so and /b/b.so
@@ -60,6 +63,19 @@ class PluginRegistry {
   // The directories that were searched, in order.
   const std::vector<std::string>& dirs() const;
 
+  // One loaded file and what its manifest declares.
+  struct LoadedPlugin {
+    std::string file;     // full path
+    std::string name;     // manifest name ("" if the plugin gave none)
+    std::string version;  // manifest version ("" if none)
+    uint16_t abi_major = 0;  // the ABI the plugin was built against
+    uint16_t abi_minor = 0;
+    std::vector<std::string> algorithms;  // manifest order
+    std::vector<std::string> storages;
+  };
+  // Every loaded file, in load order.
+  const std::vector<LoadedPlugin>& plugins() const;
+
  private:
   struct Impl;
   explicit PluginRegistry(std::unique_ptr<Impl> impl);
@@ -75,10 +91,27 @@ class PluginRegistry {
 std::vector<std::string> PluginSearchPath(
     const std::vector<std::string>& config_paths);
 
-// The build tree's plugin directory when the code of the engine runs from a
-// binary inside the build tree (tests, a CLI not yet installed), else the
-// install's plugin directory.
+// config plugin_paths must name existing directories: InvalidArgument with
+// the JSON path otherwise ("plugin_paths[1]: directory \"/x\" does not
+// exist"), since that is a configuration error, not a plugin's.
+absl::Status CheckConfiguredPluginDirs(const std::vector<std::string>& config_paths);
+
+// The default plugin directory for the binary that holds the engine's code
+// (liblimify.so once installed, or a program linking the engine statically):
+// DefaultPluginDirFor(the path of that binary).
 std::string DefaultPluginDir();
+
+// - the build tree's plugin directory when `binary` is inside the build tree
+//   (tests, a CLI not yet installed);
+// - else `<directory of binary>/limify/plugins` if it is a directory: where
+//   `cmake --install` puts the plugins beside liblimify.so, so an install
+//   moved to another prefix (or unpacked from a package) still finds them;
+// - else InstalledPluginDir(), the install location compiled in.
+std::string DefaultPluginDirFor(const std::string& binary);
+
+// ${CMAKE_INSTALL_FULL_LIBDIR}/limify/plugins of the build that compiled the
+// engine.
+std::string InstalledPluginDir();
 
 }  // namespace limify
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "engine/plugin_error.h"
 #include "engine/absl_compat.h"
 
 namespace limify {
@@ -20,7 +21,7 @@ std::string Hex32(uint32_t value) {
 }
 
 absl::Status Refuse(absl::string_view file, absl::string_view reason) {
-  return absl::FailedPreconditionError(absl::StrCat(file, ": ", reason));
+  return PluginLoadError(absl::StrCat(file, ": ", reason));
 }
 
 // A required function slot: its name in plugin.h and whether it is set.

@@ -23,13 +23,24 @@ inline constexpr size_t kAlgorithmV1Size =
     offsetof(limify_algorithm, step) + sizeof(limify_algorithm::step);
 inline constexpr size_t kStorageV1Size =
     offsetof(limify_storage, remove) + sizeof(limify_storage::remove);
+// A storage declares the optional 1.1 key_count slot only when its
+// struct_size reaches this far; a 1.0 plugin's struct ends before it.
+inline constexpr size_t kStorageKeyCountSize =
+    offsetof(limify_storage, key_count) + sizeof(limify_storage::key_count);
+
+// The storage's key_count function, or NULL when it has none: a 1.0 plugin
+// (the field is past its struct_size and must not be read) or a 1.1 plugin
+// that leaves it NULL.
+inline auto StorageKeyCount(const limify_storage* storage) -> decltype(storage->key_count) {
+  return storage->struct_size >= kStorageKeyCountSize ? storage->key_count : nullptr;
+}
 
 // True for a non-empty name of [a-z0-9_] only.
 bool IsValidPluginName(std::string_view name);
 
 // OK when `manifest` (what the entry function of `file` returned, possibly
-// NULL) can be used. Otherwise kFailedPrecondition with a message
-// "<file>: <reason>", e.g.
+// NULL) can be used. Otherwise a plugin-load error (kFailedPrecondition,
+// IsPluginLoadError) with a message "<file>: <reason>", e.g.
 //   /p/x.so: algorithm "x": required function "step" is NULL
 // Names that clash with other plugins are the registry's business.
 absl::Status ValidateManifest(const limify_plugin_manifest* manifest,

@@ -35,8 +35,16 @@ static int32_t Remove(void* instance, const limify_key* keys, size_t n, limify_p
   return LIMIFY_PLUGIN_UNAVAILABLE;
 }
 
+/* Counting keys needs the server too. */
+static int32_t KeyCount(void* instance, int64_t* out_count, limify_plugin_error* err) {
+  (void)instance;
+  (void)out_count;
+  g_host->set_error(err, LIMIFY_PLUGIN_UNAVAILABLE, "connection refused (test storage)");
+  return LIMIFY_PLUGIN_UNAVAILABLE;
+}
+
 static const limify_storage kStorage = {sizeof(limify_storage), 0, "unavailable", Create,
-                                        Destroy, Execute, Remove};
+                                        Destroy, Execute, Remove, KeyCount};
 static const limify_storage* const kStorages[] = {&kStorage};
 static const limify_plugin_manifest kManifest = {
     LIMIFY_PLUGIN_MAGIC, LIMIFY_PLUGIN_ABI_MAJOR, LIMIFY_PLUGIN_ABI_MINOR,

@@ -34,7 +34,9 @@ absl::Status LoadError(std::string_view fixture_case) {
   absl::StatusOr<std::unique_ptr<PluginRegistry>> registry =
       PluginRegistry::Load({FixtureDir(fixture_case)});
   EXPECT_FALSE(registry.ok()) << fixture_case << " was not refused";
-  return registry.ok() ? absl::OkStatus() : registry.status();
+  if (registry.ok()) return absl::OkStatus();
+  EXPECT_TRUE(IsPluginLoadError(registry.status())) << registry.status();
+  return registry.status();
 }
 
 // Is the library at `path` mapped into this process right now?
@@ -151,6 +153,7 @@ TEST(PluginRegistryRefuses, NameProvidedByFilesInTwoDirectories) {
   auto registry = PluginRegistry::Load({FixtureDir("quota"), dir});
   ASSERT_FALSE(registry.ok());
   EXPECT_EQ(registry.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(IsPluginLoadError(registry.status()));
   EXPECT_EQ(std::string(registry.status().message()),
             "algorithm \"quota\" is provided by both " +
                 FixtureFile("quota", "limify_quota.so") + " and " + link);
@@ -161,6 +164,7 @@ TEST(PluginRegistryRefuses, MissingDirectoryNamingIt) {
   auto registry = PluginRegistry::Load({"/nonexistent/limify/plugins"});
   ASSERT_FALSE(registry.ok());
   EXPECT_EQ(registry.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(IsPluginLoadError(registry.status()));
   EXPECT_EQ(std::string(registry.status().message()),
             "plugin directory \"/nonexistent/limify/plugins\" does not exist");
 }
@@ -170,6 +174,7 @@ TEST(PluginRegistryRefuses, PathThatIsAFileNotADirectory) {
   auto registry = PluginRegistry::Load({file});
   ASSERT_FALSE(registry.ok());
   EXPECT_EQ(registry.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(IsPluginLoadError(registry.status()));
   EXPECT_EQ(std::string(registry.status().message()),
             "plugin directory \"" + file + "\" is not a directory");
 }
@@ -221,6 +226,25 @@ TEST(PluginRegistryLoads, StoragesAndListsNamesSorted) {
   EXPECT_EQ((*registry)->FindStorage("quota"), nullptr);
   EXPECT_EQ((*registry)->FindAlgorithm("void_a"), nullptr);
   EXPECT_EQ((*registry)->FindAlgorithm("nope"), nullptr);
+}
+
+TEST(PluginRegistryLoads, DescribesEveryLoadedFileInLoadOrder) {
+  auto registry =
+      PluginRegistry::Load({FixtureDir("two_storages"), FixtureDir("quota")});
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  const auto& plugins = (*registry)->plugins();
+  ASSERT_EQ(plugins.size(), 2u);
+  EXPECT_EQ(plugins[0].file, FixtureFile("two_storages", "two_storages.so"));
+  EXPECT_EQ(plugins[0].name, "two_storages");
+  EXPECT_EQ(plugins[0].version, "0.0.0");
+  EXPECT_EQ(plugins[0].abi_major, LIMIFY_PLUGIN_ABI_MAJOR);
+  EXPECT_EQ(plugins[0].abi_minor, LIMIFY_PLUGIN_ABI_MINOR);
+  EXPECT_THAT(plugins[0].storages, ElementsAre("void_b", "void_a"));  // manifest order
+  EXPECT_THAT(plugins[0].algorithms, IsEmpty());
+  EXPECT_EQ(plugins[1].file, FixtureFile("quota", "limify_quota.so"));
+  EXPECT_EQ(plugins[1].name, "quota");
+  EXPECT_EQ(plugins[1].version, "1.0.0");
+  EXPECT_THAT(plugins[1].algorithms, ElementsAre("quota"));
 }
 
 TEST(PluginRegistryLoads, PluginErrorsThroughTheHostApi) {

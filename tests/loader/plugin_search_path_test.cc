@@ -1,7 +1,12 @@
 // PluginSearchPath and DefaultPluginDir: the order of the plugin directories
-// (config, $LIMIFY_PLUGIN_PATH, default), de-duplication, and that the
-// environment variable is honoured by a real Load.
+// (config, $LIMIFY_PLUGIN_PATH, default), de-duplication, that the
+// environment variable is honoured by a real Load, and where the default
+// directory is for a binary in the build tree, in an install, and in an
+// install moved elsewhere.
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -28,6 +33,59 @@ std::string ExistingDefaultDir() {
 TEST(DefaultPluginDir, IsTheBuildTreesWhenRunningFromTheBuildTree) {
   // This test binary lives in the build tree.
   EXPECT_EQ(DefaultPluginDir(), LIMIFY_BUILD_PLUGIN_DIR);
+}
+
+// A fresh directory outside the build tree standing for an install prefix's
+// lib directory; removed on exit.
+class FakeInstall {
+ public:
+  FakeInstall() {
+    lib_ = std::filesystem::temp_directory_path() /
+           ("limify_fake_install_" + std::to_string(::getpid())) / "lib";
+    std::filesystem::remove_all(lib_.parent_path());
+    std::filesystem::create_directories(lib_);
+  }
+  ~FakeInstall() { std::filesystem::remove_all(lib_.parent_path()); }
+  std::string library() const { return (lib_ / "liblimify.so.0").string(); }
+  std::string plugins() const { return (lib_ / "limify" / "plugins").string(); }
+
+ private:
+  std::filesystem::path lib_;
+};
+
+bool InsideBuildTree(const std::string& path) {
+  return path.rfind(std::string(LIMIFY_BUILD_PLUGIN_DIR) + "/../", 0) == 0 ||
+         std::filesystem::weakly_canonical(path).string().rfind(
+             std::filesystem::weakly_canonical(std::string(LIMIFY_BUILD_PLUGIN_DIR) + "/..")
+                 .string(),
+             0) == 0;
+}
+
+TEST(DefaultPluginDirFor, ABinaryInTheBuildTreeUsesTheBuildsDirectory) {
+  EXPECT_EQ(DefaultPluginDirFor(std::string(LIMIFY_BUILD_PLUGIN_DIR) + "/../capi/liblimify.so"),
+            LIMIFY_BUILD_PLUGIN_DIR);
+}
+
+TEST(DefaultPluginDirFor, AnInstalledLibraryUsesThePluginsBesideIt) {
+  FakeInstall install;
+  if (InsideBuildTree(install.library())) GTEST_SKIP() << "the temp dir is in the build tree";
+  std::filesystem::create_directories(install.plugins());
+  EXPECT_EQ(DefaultPluginDirFor(install.library()), install.plugins());
+}
+
+TEST(DefaultPluginDirFor, WithoutPluginsBesideItTheCompiledInDirectory) {
+  FakeInstall install;
+  if (InsideBuildTree(install.library())) GTEST_SKIP() << "the temp dir is in the build tree";
+  EXPECT_EQ(DefaultPluginDirFor(install.library()), InstalledPluginDir());
+  // A file of that name is not a plugin directory.
+  std::filesystem::create_directories(std::filesystem::path(install.plugins()).parent_path());
+  std::ofstream(install.plugins()) << "not a directory";
+  EXPECT_EQ(DefaultPluginDirFor(install.library()), InstalledPluginDir());
+}
+
+TEST(DefaultPluginDirFor, AnUnknownLocationUsesTheCompiledInDirectory) {
+  EXPECT_EQ(DefaultPluginDirFor(""), InstalledPluginDir());
+  EXPECT_THAT(InstalledPluginDir(), ::testing::EndsWith("/limify/plugins"));
 }
 
 TEST(PluginSearchPath, ConfigThenEnvironmentThenDefault) {

@@ -3,9 +3,12 @@
 // the growth rules (newer minor versions and longer structs are accepted).
 #include "engine/plugin_validation.h"
 
+#include <cstddef>
+
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "engine/plugin_error.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -43,7 +46,7 @@ struct Plugin {
   limify_algorithm algorithm = {sizeof(limify_algorithm), 0, "algo",
                                 &Validate, &StateSize, &Step};
   limify_storage storage = {sizeof(limify_storage), 0, "store", &Create,
-                            &Destroy, &Execute, &Remove};
+                            &Destroy, &Execute, &Remove, nullptr};
   const limify_algorithm* algorithms[1] = {&algorithm};
   const limify_storage* storages[1] = {&storage};
   limify_plugin_manifest manifest = {
@@ -56,6 +59,7 @@ struct Plugin {
 
 void ExpectRefused(const absl::Status& s, const std::string& reason) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(IsPluginLoadError(s)) << s;
   EXPECT_EQ(std::string(s.message()), absl::StrCat(kFile, ": ", reason));
 }
 
@@ -72,6 +76,37 @@ TEST(ValidateManifest, AcceptsANewerMinorVersionWithLongerStructs) {
   p.algorithm.struct_size += 8;
   p.storage.struct_size += 8;
   EXPECT_TRUE(p.Check().ok()) << p.Check();
+}
+
+int32_t KeyCount(void*, int64_t* out, limify_plugin_error*) {
+  *out = 999;
+  return 0;
+}
+
+TEST(ValidateManifest, AcceptsAV10StorageThatEndsBeforeKeyCount) {
+  Plugin p;
+  p.manifest.abi_minor = 0;
+  p.storage.struct_size = kStorageV1Size;
+  EXPECT_TRUE(p.Check().ok()) << p.Check();
+  static_assert(kStorageV1Size < kStorageKeyCountSize);
+  static_assert(kStorageKeyCountSize == sizeof(limify_storage));
+}
+
+TEST(StorageKeyCount, IsReadOnlyWhenTheStructSizeCoversIt) {
+  Plugin p;
+  p.storage.key_count = &KeyCount;
+  EXPECT_EQ(StorageKeyCount(&p.storage), &KeyCount);
+  // A 1.0 plugin: whatever lies past its struct is not its key_count.
+  p.storage.struct_size = kStorageV1Size;
+  EXPECT_EQ(StorageKeyCount(&p.storage), nullptr);
+  p.storage.struct_size = kStorageKeyCountSize - 1;
+  EXPECT_EQ(StorageKeyCount(&p.storage), nullptr);
+}
+
+TEST(StorageKeyCount, IsOptionalInA11Storage) {
+  Plugin p;  // key_count left NULL
+  EXPECT_TRUE(p.Check().ok()) << p.Check();
+  EXPECT_EQ(StorageKeyCount(&p.storage), nullptr);
 }
 
 TEST(ValidateManifest, AcceptsAPluginThatProvidesNothing) {

@@ -237,6 +237,7 @@ TEST(MemoryPluginTest, ManifestDeclaresOneMemoryStorageUsingTheHostClock) {
   EXPECT_NE(s->destroy, nullptr);
   EXPECT_NE(s->execute, nullptr);
   EXPECT_NE(s->remove, nullptr);
+  EXPECT_NE(s->key_count, nullptr) << "ABI 1.1: the memory storage counts its keys";
 }
 
 // ----------------------------------------------------------------- options
@@ -421,6 +422,38 @@ TEST_F(MemoryStorageTest, RemoveForgetsTheKeys) {
   EXPECT_EQ(Count("b"), 0);
   EXPECT_EQ(Count("c"), 2);
   EXPECT_EQ(Memory()->remove(instance_, nullptr, 0, &err_), LIMIFY_PLUGIN_OK);
+}
+
+// ---------------------------------------------------------------- key_count
+
+TEST_F(MemoryStorageTest, KeyCountIsTheEntriesHeld) {
+  int64_t count = -1;
+  ASSERT_EQ(Memory()->key_count(instance_, &count, &err_), LIMIFY_PLUGIN_OK);
+  EXPECT_EQ(count, 0);
+  Bump("a", 1);
+  Bump("b", 1);
+  Bump("a", 1);
+  ASSERT_EQ(Memory()->key_count(instance_, &count, &err_), LIMIFY_PLUGIN_OK);
+  EXPECT_EQ(count, 2);
+  ASSERT_EQ(Remove({"a"}), LIMIFY_PLUGIN_OK);
+  ASSERT_EQ(Memory()->key_count(instance_, &count, &err_), LIMIFY_PLUGIN_OK);
+  EXPECT_EQ(count, 1);
+}
+
+TEST_F(MemoryStorageTest, KeyCountIncludesExpiredKeysNotYetSwept) {
+  const int64_t t0 = clock_.now();
+  Bump("k", 1, /*ttl_us=*/1000);
+  clock_.Set(t0 + 2000);  // expired, but nothing swept the shard since
+  int64_t count = -1;
+  ASSERT_EQ(Memory()->key_count(instance_, &count, &err_), LIMIFY_PLUGIN_OK);
+  EXPECT_EQ(count, 1);
+}
+
+TEST_F(MemoryStorageTest, KeyCountRejectsNullArguments) {
+  int64_t count = 0;
+  EXPECT_EQ(Memory()->key_count(nullptr, &count, &err_), LIMIFY_PLUGIN_INVALID_ARGUMENT);
+  EXPECT_EQ(Memory()->key_count(instance_, nullptr, &err_), LIMIFY_PLUGIN_INVALID_ARGUMENT);
+  EXPECT_NE(err_.message.find("key_count"), std::string::npos) << err_.message;
 }
 
 TEST_F(MemoryStorageTest, InstancesShareNothing) {

@@ -36,9 +36,10 @@ extern "C" {
 /* "LMFY" — first field of every manifest; anything else is not a plugin. */
 #define LIMIFY_PLUGIN_MAGIC 0x4C4D4659u
 /* A host refuses a plugin whose major version differs from its own. Minor
- * versions add fields at the end of structs and are compatible both ways. */
+ * versions add fields at the end of structs and are compatible both ways.
+ * History: 1.0 first release; 1.1 adds limify_storage.key_count. */
 #define LIMIFY_PLUGIN_ABI_MAJOR 1
-#define LIMIFY_PLUGIN_ABI_MINOR 0
+#define LIMIFY_PLUGIN_ABI_MINOR 1
 #define LIMIFY_PLUGIN_ENTRY_SYMBOL "limify_plugin_entry"
 
 /* The symbol must be exported with C linkage and default visibility. */
@@ -207,6 +208,15 @@ typedef struct limify_storage {
   /* Forgets the state of `keys` (all of them, atomically). */
   int32_t (*remove)(void* instance, const limify_key* keys, size_t n_keys,
                     limify_plugin_error* err);
+
+  /* ---- ABI 1.1 (read only when struct_size covers it) ---- */
+
+  /* Optional (NULL: not supported). Writes into *out_count how many keys the
+   * instance holds, for the engine's metrics ("keys held"). Called from a
+   * metrics scrape, not per request: it may take a round trip, and an
+   * estimate (e.g. including expired keys not yet swept) is fine. */
+  int32_t (*key_count)(void* instance, int64_t* out_count,
+                       limify_plugin_error* err);
 } limify_storage;
 
 /* ------------------------------------------------------------------------ */

@@ -112,9 +112,22 @@ int32_t Remove(void* instance, const limify_key* keys, size_t n_keys,
   });
 }
 
+// Entries held, expired ones not yet swept included: O(shards), for a
+// metrics scrape.
+int32_t KeyCount(void* instance, int64_t* out_count, limify_plugin_error* err) {
+  return Guard(err, [&]() -> int32_t {
+    if (instance == nullptr || out_count == nullptr) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT,
+                      "key_count: instance or out_count is NULL");
+    }
+    *out_count = static_cast<int64_t>(static_cast<MemoryStorage*>(instance)->Size());
+    return LIMIFY_PLUGIN_OK;
+  });
+}
+
 constexpr limify_storage kMemoryStorage = {
     sizeof(limify_storage), LIMIFY_STORAGE_USES_HOST_CLOCK, "memory",
-    &Create, &Destroy, &Execute, &Remove};
+    &Create, &Destroy, &Execute, &Remove, &KeyCount};
 
 constexpr const limify_storage* kStorages[] = {&kMemoryStorage};
 
