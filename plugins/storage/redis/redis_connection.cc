@@ -208,19 +208,24 @@ int32_t Handshake(int fd, const ConnectionConfig& config, Deadline deadline,
 
 }  // namespace
 
-// A request waiting for its replies; lives on its caller's stack until done.
-struct Connection::Pending {
+// A request awaiting its replies. Owned by the connection (reused through a
+// free list): its caller may abandon it, and the reader then drops its reply.
+struct Connection::Slot {
   int expected = 1;
   int got = 0;
-  ReplyPtr* replies = nullptr;
+  ReplyPtr replies[kMaxReplies];
   Deadline deadline{};
-  std::string* error = nullptr;
+  Deadline sent_at{};
   int32_t code = LIMIFY_PLUGIN_OK;
+  std::string error;
   bool done = false;
-  bool lead = false;  // handed the reader role
+  bool lead = false;       // handed the reader role
+  bool abandoned = false;  // its caller gave up (deadline): drop the reply
   std::condition_variable cv;
-  Pending* next = nullptr;
+  Slot* next = nullptr;
 };
+
+Connection::Connection(const ConnectionConfig* config) : config_(config) {}
 
 Connection::~Connection() { CloseSocket(); }
 
@@ -232,40 +237,79 @@ void Connection::CloseSocket() {
   broken_ = false;
 }
 
+Connection::Slot* Connection::AcquireSlot() {
+  if (free_slots_.empty()) {
+    slots_.push_back(std::make_unique<Slot>());
+    return slots_.back().get();
+  }
+  Slot* slot = free_slots_.back();
+  free_slots_.pop_back();
+  return slot;
+}
+
+void Connection::ReleaseSlot(Slot* slot) {
+  for (ReplyPtr& r : slot->replies) r.reset();
+  slot->got = 0;
+  slot->code = LIMIFY_PLUGIN_OK;
+  slot->error.clear();
+  slot->done = slot->lead = slot->abandoned = false;
+  slot->next = nullptr;
+  free_slots_.push_back(slot);
+}
+
 int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
                          ReplyPtr* replies, std::string* error) {
-  Pending p;
-  p.expected = n;
-  p.replies = replies;
-  p.deadline = deadline;
-  p.error = error;
+  if (Clock::now() >= deadline) {
+    *error = "no time left for the command";
+    return LIMIFY_PLUGIN_TIMEOUT;
+  }
   std::unique_lock<std::mutex> lk(mu_);
   const int32_t rc = EnsureConnected(lk, deadline, error);
   if (rc != LIMIFY_PLUGIN_OK) return rc;
+  Slot* s = AcquireSlot();
+  s->expected = n;
+  s->deadline = deadline;
+  s->sent_at = Clock::now();
   outbuf_.append(commands);
   if (tail_ != nullptr) {
-    tail_->next = &p;
+    tail_->next = s;
   } else {
-    head_ = &p;
+    head_ = s;
   }
-  tail_ = &p;
+  tail_ = s;
   if (!writing_) Flush(lk, deadline);
-  while (!p.done) {
-    if (!reading_ || p.lead) {
+  bool timed_out = false;
+  while (!s->done && !timed_out) {
+    if (!reading_ || s->lead) {
       reading_ = true;
-      p.lead = false;
-      ReadUntilDone(lk, &p);
+      s->lead = false;
+      timed_out = ReadUntilDone(lk, s);
+      if (timed_out) s->abandoned = true;  // before passing the role on
       ReleaseReader();
-    } else {
-      p.cv.wait(lk);
+    } else if (s->cv.wait_until(lk, deadline) == std::cv_status::timeout && !s->done &&
+               !s->lead) {
+      timed_out = Clock::now() >= deadline;
     }
   }
-  // Completed by a failure just as the reader role was handed over: pass it on.
-  if (p.lead) {
-    p.lead = false;
+  // Gave up: the request stays queued and the reader drops its reply. Past
+  // this point `s` belongs to the connection.
+  if (!s->done) s->abandoned = true;
+  if (s->lead) {  // handed the role just as it completed or gave up: pass it on
+    s->lead = false;
     ReleaseReader();
   }
-  return p.code;
+  if (!s->done) {
+    *error = config_->endpoint.ToString() + ": timed out waiting for a reply";
+    return LIMIFY_PLUGIN_TIMEOUT;
+  }
+  const int32_t code = s->code;
+  if (code == LIMIFY_PLUGIN_OK) {
+    for (int i = 0; i < n; ++i) replies[i] = std::move(s->replies[i]);
+  } else {
+    *error = s->error;
+  }
+  ReleaseSlot(s);
+  return code;
 }
 
 int32_t Connection::EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline deadline,
@@ -341,49 +385,53 @@ void Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline) {
     const int32_t rc = WriteAll(fd, writebuf_.data(), writebuf_.size(), deadline, &why);
     writebuf_.clear();
     lk.lock();
+    // A command cut short leaves the stream unusable.
     if (rc != LIMIFY_PLUGIN_OK && !broken_) Fail(rc, why);
   }
   writing_ = false;
   if (broken_) state_cv_.notify_all();
 }
 
-Deadline Connection::EarliestDeadline() const {
-  Deadline earliest = Deadline::max();
-  for (const Pending* q = head_; q != nullptr; q = q->next) {
-    earliest = std::min(earliest, q->deadline);
-  }
-  return earliest;
-}
-
-void Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Pending* self) {
+// Reads replies for everyone until `self` is done (false) or its deadline
+// passes (true: the caller gives up; the connection stays).
+bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Slot* self) {
   while (!self->done) {
     void* raw = nullptr;
     if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
       Fail(LIMIFY_PLUGIN_UNAVAILABLE, std::string("protocol error: ") + reader_->errstr);
-      return;
+      return false;
     }
     if (raw != nullptr) {
       Deliver(static_cast<redisReply*>(raw), self);
       continue;
     }
-    const Deadline deadline = EarliestDeadline();
+    // The oldest request waits too long: the server is stuck, not slow.
+    const Deadline stalled = head_->sent_at + config_->stall_timeout;
+    const Deadline wait_until = std::min(self->deadline, stalled);
     const int fd = fd_;
     lk.unlock();
     size_t got = 0;
     std::string why;
-    const int32_t rc = ReadSome(fd, readbuf_, sizeof readbuf_, deadline, &got, &why);
+    const int32_t rc = ReadSome(fd, readbuf_, sizeof readbuf_, wait_until, &got, &why);
     lk.lock();
-    if (self->done) return;  // failed meanwhile by the writer
+    if (self->done) return false;  // failed meanwhile by the writer
+    if (rc == LIMIFY_PLUGIN_TIMEOUT) {
+      if (Clock::now() >= self->deadline && wait_until == self->deadline) return true;
+      Fail(LIMIFY_PLUGIN_TIMEOUT, "no reply for " +
+                                      std::to_string(config_->stall_timeout.count()) + " ms");
+      return false;
+    }
     if (rc != LIMIFY_PLUGIN_OK) {
       Fail(rc, why);
-      return;
+      return false;
     }
     redisReaderFeed(reader_, readbuf_, got);
   }
+  return false;
 }
 
-void Connection::Deliver(redisReply* reply, Pending* self) {
-  Pending* h = head_;
+void Connection::Deliver(redisReply* reply, Slot* self) {
+  Slot* h = head_;
   if (h == nullptr) {
     freeReplyObject(reply);
     Fail(LIMIFY_PLUGIN_UNAVAILABLE, "a reply nobody asked for (protocol out of step)");
@@ -394,18 +442,25 @@ void Connection::Deliver(redisReply* reply, Pending* self) {
   head_ = h->next;
   if (head_ == nullptr) tail_ = nullptr;
   h->next = nullptr;
+  if (h->abandoned) {
+    ReleaseSlot(h);
+    return;
+  }
   h->done = true;
   if (h != self) h->cv.notify_one();
 }
 
 void Connection::ReleaseReader() {
-  if (head_ != nullptr) {
-    head_->lead = true;
-    head_->cv.notify_one();
-  } else {
-    reading_ = false;
-    state_cv_.notify_all();
+  // The oldest request whose caller still waits reads next.
+  for (Slot* q = head_; q != nullptr; q = q->next) {
+    if (!q->abandoned && !q->done) {
+      q->lead = true;
+      q->cv.notify_one();
+      return;
+    }
   }
+  reading_ = false;
+  state_cv_.notify_all();
 }
 
 void Connection::Fail(int32_t code, const std::string& message) {
@@ -413,13 +468,17 @@ void Connection::Fail(int32_t code, const std::string& message) {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);  // wakes the role holders
   outbuf_.clear();
   last_error_ = config_->endpoint.ToString() + ": " + message;
-  for (Pending* q = head_; q != nullptr;) {
-    Pending* next = q->next;
+  for (Slot* q = head_; q != nullptr;) {
+    Slot* next = q->next;
     q->next = nullptr;
-    q->code = code;
-    *q->error = last_error_;
-    q->done = true;
-    q->cv.notify_one();
+    if (q->abandoned) {
+      ReleaseSlot(q);
+    } else {
+      q->code = code;
+      q->error = last_error_;
+      q->done = true;
+      q->cv.notify_one();
+    }
     q = next;
   }
   head_ = tail_ = nullptr;

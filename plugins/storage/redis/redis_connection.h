@@ -15,15 +15,18 @@
 // switch; many callers share writes and reads, so throughput grows with
 // concurrency instead of costing one round trip per thread.
 //
-// Deadlines. Every wait is bounded by a deadline: connecting, writing, and
-// reading (the reader waits until the earliest deadline in the FIFO). When a
-// deadline passes the connection is failed as a whole: replies are ordered,
-// so one late reply makes every later one unusable. Failing shuts the socket
-// down, completes every queued request with the error (TIMEOUT or
-// UNAVAILABLE) and reconnects on next use, after the I/O roles are released.
-// Failed connects back off (1 ms doubling to 100 ms), answering UNAVAILABLE
-// meanwhile, so a server that is down costs callers microseconds, not a
-// connect timeout each.
+// Deadlines. Every wait is bounded by the caller's deadline: connecting,
+// writing, waiting and reading. A caller whose deadline passes before its
+// reply returns TIMEOUT and abandons its request, which stays queued so that
+// its reply, when it comes, is read and dropped: one caller's short deadline
+// does not break the connection for the others. The connection is failed as
+// a whole only when the stream itself is broken (a write cut short, a read
+// error, a protocol error) or stalled (the oldest request unanswered for
+// twice the command timeout). Failing shuts the socket down, completes every
+// queued request with the error (TIMEOUT or UNAVAILABLE) and reconnects on
+// next use, once the I/O roles are released. Failed connects back off (1 ms
+// doubling to 100 ms), answering UNAVAILABLE meanwhile, so a server that is
+// down costs callers microseconds, not a connect timeout each.
 #ifndef LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_CONNECTION_H_
 #define LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_CONNECTION_H_
 
@@ -54,13 +57,15 @@ struct ConnectionConfig {
   std::string password;
   int db = 0;
   std::chrono::milliseconds connect_timeout{50};
+  // The oldest request unanswered for this long fails the connection.
+  std::chrono::milliseconds stall_timeout{100};
 };
 
 class Connection {
  public:
   static constexpr int kMaxReplies = 2;  // e.g. ASKING + EVALSHA
 
-  explicit Connection(const ConnectionConfig* config) : config_(config) {}
+  explicit Connection(const ConnectionConfig* config);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();
@@ -76,17 +81,18 @@ class Connection {
   uint64_t connects() const { return connects_.load(std::memory_order_relaxed); }
 
  private:
-  struct Pending;
+  struct Slot;
 
   int32_t EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline deadline,
                           std::string* error);
   void Flush(std::unique_lock<std::mutex>& lk, Deadline deadline);
-  void ReadUntilDone(std::unique_lock<std::mutex>& lk, Pending* self);
+  bool ReadUntilDone(std::unique_lock<std::mutex>& lk, Slot* self);
   void ReleaseReader();
-  void Deliver(redisReply* reply, Pending* self);
+  void Deliver(redisReply* reply, Slot* self);
   void Fail(int32_t code, const std::string& message);
   void CloseSocket();
-  Deadline EarliestDeadline() const;
+  Slot* AcquireSlot();
+  void ReleaseSlot(Slot* slot);
 
   const ConnectionConfig* config_;
   std::mutex mu_;
@@ -101,8 +107,10 @@ class Connection {
   bool reading_ = false;
   std::string outbuf_;    // commands not yet written
   std::string writebuf_;  // the writer's batch, swapped with outbuf_
-  Pending* head_ = nullptr;  // requests awaiting replies, in write order
-  Pending* tail_ = nullptr;
+  Slot* head_ = nullptr;  // requests awaiting replies, in write order
+  Slot* tail_ = nullptr;
+  std::vector<std::unique_ptr<Slot>> slots_;  // every slot ever made
+  std::vector<Slot*> free_slots_;             // reused: a call allocates nothing
   uint64_t connect_attempts_ = 0;
   int failures_ = 0;         // consecutive failed connects
   Deadline retry_at_{};      // no connect before this (backoff)

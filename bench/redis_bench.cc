@@ -1,0 +1,220 @@
+// redis_bench: the redis storage's checks per second and latency (p50, p99)
+// at 1..64 concurrent callers through a real engine (native path, token
+// bucket and gcra), beside redis-benchmark running the very same EVALSHA on
+// the same server: the ceiling a Redis client can reach. One run, one table.
+//
+//   redis_bench [--url redis://host:port] [--seconds 2] [--threads 1,2,8,32,64]
+//               [--pool 2] [--algorithms token_bucket,gcra]
+//
+// Without --url it starts a throwaway server (scripts/redis-local) and stops
+// it at the end. Speed is reported, never asserted.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+#include "plugins/storage/redis/redis_scripts.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Run(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  ::pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::vector<int> ParseList(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoi(item));
+  return out;
+}
+
+std::vector<std::string> SplitNames(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+  return out;
+}
+
+double CpuSeconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+struct Result {
+  double per_second = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  double cpu_us_per_check = 0;
+  long errors = 0;
+};
+
+// `threads` callers, each checking its own identity as fast as it can.
+Result RunEngine(limify::Engine& engine, const std::string& rule, int threads, double seconds) {
+  std::atomic<bool> go{false}, stop{false};
+  std::atomic<long> errors{0};
+  std::vector<std::vector<uint32_t>> latencies(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      auto& lat = latencies[t];
+      lat.reserve(1 << 20);
+      const std::string identity = "bench-" + std::to_string(t);
+      while (!go.load()) std::this_thread::yield();
+      while (!stop.load(std::memory_order_relaxed)) {
+        limify::Decision d;
+        const auto start = Clock::now();
+        const auto status = engine.CheckKey(rule, identity, 1, &d);
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+        if (!status.ok() || d.degraded || !d.allowed) errors.fetch_add(1);
+        lat.push_back(static_cast<uint32_t>(std::min<int64_t>(ns.count(), UINT32_MAX)));
+      }
+    });
+  }
+  const double cpu0 = CpuSeconds();
+  const auto t0 = Clock::now();
+  go.store(true);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop.store(true);
+  for (auto& t : pool) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = CpuSeconds() - cpu0;
+  std::vector<uint32_t> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  Result r;
+  if (all.empty()) return r;
+  std::sort(all.begin(), all.end());
+  r.per_second = all.size() / elapsed;
+  r.p50_us = all[all.size() / 2] / 1000.0;
+  r.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)] / 1000.0;
+  r.cpu_us_per_check = cpu * 1e6 / all.size();
+  r.errors = errors.load();
+  return r;
+}
+
+// redis-benchmark on the same EVALSHA: requests per second and p50 (ms).
+Result RunRedisBenchmark(int port, const std::string& evalsha, int clients, int pipeline,
+                         long requests) {
+  const std::string command = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(port) +
+                              " -c " + std::to_string(clients) + " -P " +
+                              std::to_string(pipeline) + " -n " + std::to_string(requests) +
+                              " -q " + evalsha + " 2>/dev/null";
+  const std::string out = Run(command);
+  Result r;
+  // "...: 14234.56 requests per second, p50=0.063 msec"
+  const size_t rps = out.rfind(" requests per second");
+  if (rps != std::string::npos) {
+    size_t start = out.rfind(' ', rps - 1);
+    r.per_second = std::atof(out.c_str() + (start == std::string::npos ? 0 : start + 1));
+  }
+  const size_t p50 = out.rfind("p50=");
+  if (p50 != std::string::npos) r.p50_us = std::atof(out.c_str() + p50 + 4) * 1000;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string url;
+  double seconds = 2;
+  std::vector<int> threads = {1, 2, 8, 32, 64};
+  int pool = 2;
+  std::vector<std::string> algorithms = {"token_bucket", "gcra"};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--url") url = value;
+    else if (flag == "--seconds") seconds = std::atof(value.c_str());
+    else if (flag == "--threads") threads = ParseList(value);
+    else if (flag == "--pool") pool = std::atoi(value.c_str());
+    else if (flag == "--algorithms") algorithms = SplitNames(value);
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  std::string own_dir;
+  if (url.empty()) {
+    char tmpl[] = "/tmp/limify-redis-bench-XXXXXX";
+    own_dir = std::string(::mkdtemp(tmpl)) + "/servers";
+    url = Run(std::string(LIMIFY_SOURCE_DIR) + "/scripts/redis-local server " + own_dir);
+    if (url.rfind("redis://", 0) != 0) {
+      std::fprintf(stderr, "could not start redis-server\n");
+      return 1;
+    }
+  }
+  const int port = std::atoi(url.substr(url.rfind(':') + 1).c_str());
+  std::printf("redis_bench: %s, pool_size %d, %.1f s per run, %u hardware threads\n", url.c_str(),
+              pool, seconds, std::thread::hardware_concurrency());
+
+  std::string rules;
+  for (const std::string& a : algorithms) {
+    if (!rules.empty()) rules += ", ";
+    rules += R"({"id": ")" + a + R"(", "path": "/)" + a + R"(", "algorithm": ")" + a +
+             R"(", "rate": "1000000/second"})";
+  }
+  const std::string config = R"({"storage": {"type": "redis", "url": ")" + url +
+                             R"(", "pool_size": )" + std::to_string(pool) +
+                             R"(, "command_timeout_ms": 1000}, "rules": [)" + rules + "]}";
+  auto engine = limify::Engine::Create(config);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "engine: %s\n", std::string(engine.status().message()).c_str());
+    return 1;
+  }
+  for (const std::string& algorithm : algorithms) {
+    const auto* script = limify::redis::FindNativeScript(algorithm);
+    // The same call the engine makes: one key, a 1,000,000/s limit, cost 1.
+    const std::string evalsha = "EVALSHA " + script->sha1 + " 1 'limify:{bench|default|key|x}:" +
+                                algorithm + ":1000000/1s' '' 1 0 1000000 1000000 0";
+    limify::Decision warm;
+    (void)(*engine)->CheckKey(algorithm, "warm-up", 1, &warm);  // loads the script
+    std::printf("\n%s (native path)\n", algorithm.c_str());
+    std::printf("%8s %12s %9s %9s %10s | %22s %12s %9s %7s\n", "callers", "checks/s", "p50 us",
+                "p99 us", "cpu us/chk", "redis-benchmark", "EVALSHA/s", "p50 us", "ratio");
+    for (int t : threads) {
+      const Result ours = RunEngine(**engine, algorithm, t, seconds);
+      const long n = std::max<long>(20000, static_cast<long>(ours.per_second * seconds));
+      const Result ceiling = RunRedisBenchmark(port, evalsha, t, 1, n);
+      std::printf("%8d %12.0f %9.1f %9.1f %10.2f | %22s %12.0f %9.1f %6.0f%%%s\n", t,
+                  ours.per_second, ours.p50_us, ours.p99_us, ours.cpu_us_per_check,
+                  ("-c " + std::to_string(t) + " -P 1").c_str(), ceiling.per_second,
+                  ceiling.p50_us, 100 * ours.per_second / std::max(1.0, ceiling.per_second),
+                  ours.errors ? "  (errors!)" : "");
+    }
+    const Result piped = RunRedisBenchmark(port, evalsha, 50, 16, 400000);
+    std::printf("%8s %12s %9s %9s %10s | %22s %12.0f %9s\n", "", "", "", "", "",
+                "-c 50 -P 16 (ceiling)", piped.per_second, "");
+  }
+  // Memory per key (MEMORY USAGE, with its expiry), one key per algorithm.
+  std::printf("\nmemory per key (MEMORY USAGE):");
+  for (const std::string& algorithm : algorithms) {
+    const std::string key = Run("redis-cli -p " + std::to_string(port) + " --scan --pattern '*:" +
+                                algorithm + ":*' | head -1");
+    const std::string bytes =
+        Run("redis-cli -p " + std::to_string(port) + " MEMORY USAGE '" + key + "'");
+    std::printf(" %s %s B;", algorithm.c_str(), bytes.c_str());
+  }
+  std::printf("\n");
+  engine->reset();
+  if (!own_dir.empty()) Run(std::string(LIMIFY_SOURCE_DIR) + "/scripts/redis-local stop " + own_dir);
+  return 0;
+}

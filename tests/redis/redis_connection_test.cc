@@ -1,0 +1,94 @@
+// One shared connection: a caller that gives up (its deadline passed) leaves
+// the connection working for the others, and many callers' commands share it.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "limify/plugin.h"
+#include "plugins/storage/redis/redis_connection.h"
+#include "plugins/storage/redis/resp.h"
+#include "tests/redis/redis_test_env.h"
+
+namespace limify::redis {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string Encode(const std::vector<std::string>& argv) {
+  std::string out;
+  CommandBuilder b(&out);
+  b.Begin(argv.size());
+  for (const auto& a : argv) b.Arg(a);
+  return out;
+}
+
+ConnectionConfig MainServer() {
+  ConnectionConfig config;
+  config.endpoint = Endpoint{"127.0.0.1", testing::ServerPort("main"), ""};
+  config.connect_timeout = milliseconds(2000);
+  config.stall_timeout = milliseconds(5000);
+  return config;
+}
+
+TEST(RedisConnectionTest, ACallerThatGivesUpDoesNotBreakTheConnectionForOthers) {
+  const ConnectionConfig config = MainServer();
+  Connection connection(&config);
+  // A script that keeps the server busy for ~100 ms.
+  const std::string busy = Encode(
+      {"EVAL",
+       "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+       "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 100000 return 7",
+       "0"});
+  std::atomic<int32_t> slow_code{-1};
+  ReplyPtr slow_reply[1];
+  std::thread slow([&] {
+    std::string error;
+    slow_code = connection.Call(busy, 1, Clock::now() + milliseconds(3000), slow_reply, &error);
+  });
+  std::this_thread::sleep_for(milliseconds(20));
+  ReplyPtr reply[1];
+  std::string error;
+  EXPECT_EQ(connection.Call(Encode({"PING"}), 1, Clock::now() + milliseconds(10), reply, &error),
+            LIMIFY_PLUGIN_TIMEOUT);
+  slow.join();
+  ASSERT_EQ(slow_code.load(), LIMIFY_PLUGIN_OK);
+  EXPECT_EQ(slow_reply[0]->integer, 7);
+  // The abandoned PING's reply was read and dropped; the next reply is ours.
+  ASSERT_EQ(connection.Call(Encode({"ECHO", "after"}), 1, Clock::now() + milliseconds(3000),
+                            reply, &error),
+            LIMIFY_PLUGIN_OK)
+      << error;
+  EXPECT_EQ(ReplyText(reply[0].get()), "after");
+  EXPECT_EQ(connection.connects(), 1u);
+}
+
+TEST(RedisConnectionTest, ManyThreadsShareOneConnectionAndEachGetsItsOwnReply) {
+  const ConnectionConfig config = MainServer();
+  Connection connection(&config);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const std::string text = std::to_string(t) + ":" + std::to_string(i);
+        ReplyPtr reply[2];
+        std::string error;
+        // Two commands in one call, as ASKING + EVALSHA are sent.
+        const std::string both = Encode({"ECHO", text}) + Encode({"ECHO", text + "!"});
+        if (connection.Call(both, 2, Clock::now() + milliseconds(5000), reply, &error) !=
+                LIMIFY_PLUGIN_OK ||
+            ReplyText(reply[0].get()) != text || ReplyText(reply[1].get()) != text + "!") {
+          wrong.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(connection.connects(), 1u);
+}
+
+}  // namespace
+}  // namespace limify::redis
