@@ -135,7 +135,7 @@ RedisStorage::RedisStorage(const RedisOptions& options, SetErrorFn set_error)
                    std::chrono::milliseconds(options.connect_timeout_ms),
                    std::chrono::milliseconds(2 * options.command_timeout_ms)},
       slots_(new std::atomic<Node*>[kSlotCount]),
-      generic_stripes_(new std::timed_mutex[kGenericStripes]) {
+      generic_stripes_(new Turn[kGenericStripes]) {
   for (int i = 0; i < kSlotCount; ++i) slots_[i].store(nullptr, std::memory_order_relaxed);
   nodes_.push_back(std::make_unique<Node>(base_config_, options_.pool_size));
   seed_ = nodes_.front().get();
@@ -492,14 +492,24 @@ int32_t RedisStorage::Generic(const limify_storage_op& op, int slot, const Hooks
                               Deadline deadline, limify_verdict* out,
                               limify_plugin_error* err) {
   const size_t n = op.n_keys;
-  std::timed_mutex& stripe = generic_stripes_[std::hash<std::string_view>{}(
-                                                  {op.keys[0].data, op.keys[0].size}) %
-                                              kGenericStripes];
-  std::unique_lock<std::timed_mutex> turn(stripe, std::defer_lock);
-  if (!turn.try_lock_until(deadline)) {
-    return Fail(err, LIMIFY_PLUGIN_TIMEOUT,
-                "generic path: other checks of this key took the whole command timeout");
+  Turn& turn = generic_stripes_[std::hash<std::string_view>{}({op.keys[0].data, op.keys[0].size}) %
+                                kGenericStripes];
+  {
+    std::unique_lock<std::mutex> lock(turn.mu);
+    if (!turn.cv.wait_until(lock, deadline, [&] { return !turn.taken; })) {
+      return Fail(err, LIMIFY_PLUGIN_TIMEOUT,
+                  "generic path: other checks of this key took the whole command timeout");
+    }
+    turn.taken = true;
   }
+  struct Release {
+    Turn& turn;
+    ~Release() {
+      std::lock_guard<std::mutex> lock(turn.mu);
+      turn.taken = false;
+      turn.cv.notify_one();
+    }
+  } release{turn};
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) total += op.state_sizes[i];
   std::vector<unsigned char> states(total);

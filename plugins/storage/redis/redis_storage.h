@@ -31,6 +31,7 @@
 #define LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_STORAGE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -137,8 +138,15 @@ class RedisStorage {
   // The generic path's steps on one key take turns within this process (a
   // stripe per hash of the first key), so compare-and-set conflicts arise
   // only between processes: 32 threads on one key otherwise starve some.
+  // (A flag under a mutex and a condition variable, not std::timed_mutex,
+  // whose clocked lock ThreadSanitizer does not see.)
+  struct Turn {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool taken = false;
+  };
   static constexpr size_t kGenericStripes = 256;
-  std::unique_ptr<std::timed_mutex[]> generic_stripes_;
+  std::unique_ptr<Turn[]> generic_stripes_;
 
   std::mutex refresh_mu_;  // one detection or slot refresh at a time
   Deadline last_refresh_{};
