@@ -31,7 +31,7 @@ TEST(RedisOptionsTest, DefaultsFitARequestPath) {
   EXPECT_EQ(o.db, 0);
   EXPECT_EQ(o.connect_timeout_ms, 50);
   EXPECT_EQ(o.command_timeout_ms, 50);
-  EXPECT_EQ(o.pool_size, 2);
+  EXPECT_EQ(o.pool_size, 1);
   EXPECT_EQ(o.cluster, ClusterMode::kAuto);
   EXPECT_TRUE(o.native);
   EXPECT_TRUE(o.key_prefix.empty());

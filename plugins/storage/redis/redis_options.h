@@ -31,7 +31,7 @@ struct RedisOptions {
   int db = 0;
   int connect_timeout_ms = 50;
   int command_timeout_ms = 50;  // bounds a whole check, retries included
-  int pool_size = 2;            // connections per server
+  int pool_size = 1;            // connections per server (each shared, pipelined)
   std::string key_prefix;       // prepended to every key; no '{' or '}'
   ClusterMode cluster = ClusterMode::kAuto;
   bool native = true;  // false: every algorithm takes the generic path
