@@ -3,6 +3,7 @@
 #include "engine/engine.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -13,7 +14,10 @@
 #include "engine/config.h"
 #include "engine/identity_hasher.h"
 #include "engine/limit_applier.h"
+#include "engine/metrics.h"
+#include "engine/metrics_format.h"
 #include "engine/plugin_error.h"
+#include "engine/plugin_validation.h"
 #include "engine/read_mostly.h"
 #include "engine/runtime.h"
 #include "engine/storage_keys.h"
@@ -24,15 +28,31 @@ namespace {
 // Retry-after suggested when the storage failed and the policy blocks.
 constexpr int64_t kFailClosedRetryUs = 1'000'000;
 
-// The engines whose plan providers this thread is running, innermost first
-// (a provider may check through another engine, or its own): none of them
-// may be reloaded or have its provider replaced from here, since that waits
-// for this very check to finish.
-struct ProviderFrame {
+// The host callbacks this thread is running, innermost first (a plan
+// provider may check through another engine, or its own; a check inside it
+// may call an error listener). What waits for the callback's own call to
+// finish (Reload and SetPlanProvider inside a provider, SetErrorListener
+// inside either) would wait forever, so it is refused.
+enum class Callback { kPlanProvider, kErrorListener };
+struct CallbackFrame {
   const void* engine;
-  const ProviderFrame* outer;
+  Callback kind;
+  const CallbackFrame* outer;
 };
-thread_local const ProviderFrame* running_providers = nullptr;
+thread_local const CallbackFrame* running_callbacks = nullptr;
+
+class ScopedCallback {
+ public:
+  ScopedCallback(const void* engine, Callback kind) : frame_{engine, kind, running_callbacks} {
+    running_callbacks = &frame_;
+  }
+  ~ScopedCallback() { running_callbacks = frame_.outer; }
+  ScopedCallback(const ScopedCallback&) = delete;
+  ScopedCallback& operator=(const ScopedCallback&) = delete;
+
+ private:
+  const CallbackFrame frame_;
+};
 
 // The identity a request is limited as: a kind tag (part of the key) and the
 // raw value (hashed before it reaches storage).
@@ -76,15 +96,13 @@ Identity ResolveIdentity(const Config& config, const Request& request) {
 // plan for it: its failure never changes a decision's correctness.
 std::string AskProvider(const PlanProvider& provider, const Request& request,
                         std::string_view rule_id, const void* engine) {
-  const ProviderFrame frame{engine, running_providers};
-  running_providers = &frame;
+  ScopedCallback running(engine, Callback::kPlanProvider);
   std::string plan;
   try {
     plan = provider(request, rule_id);
   } catch (...) {
     plan.clear();
   }
-  running_providers = frame.outer;
   return plan;
 }
 
@@ -167,9 +185,13 @@ void DecideWithoutStorage(const CompiledLimits& limits, bool allowed, bool degra
   out->retry_after_us = allowed ? 0 : kFailClosedRetryUs;
 }
 
-// Runs the rule's limits through the storage in one atomic step.
+// Runs the rule's limits through the storage in one atomic step. A storage
+// failure the failure policy decides around is counted and left in
+// `*hidden` for the error listener; the returned error is what the policy
+// must not hide.
 absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledLimits& limits,
-                    const Identity& identity, int64_t cost, bool peek, Decision* out) {
+                    const Identity& identity, int64_t cost, bool peek, Decision* out,
+                    Metrics& metrics, MetricSlot slot, absl::Status* hidden) {
   StorageKeys keys;
   BuildKeys(rt, limits, identity, &keys);
 
@@ -197,13 +219,28 @@ absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledL
   out->rule_id = rule.id;
   out->plan_id = limits.plan_id;
   if (rc != LIMIFY_PLUGIN_OK) {
-    if (!IsStorageFailure(rc)) {
-      // A host that looks only at `allowed` must not let this request through.
+    if (app.apply_failure != LIMIFY_PLUGIN_OK) {
+      // The algorithm failed, not the storage. A host that looks only at
+      // `allowed` must not let this request through.
       DecideWithoutStorage(limits, /*allowed=*/false, /*degraded=*/false, out);
-      return PluginStatus(rc, err, absl::StrCat("rule \"", rule.id, "\""));
+      return PluginStatus(rc, err, absl::StrCat("rule \"", rule.id, "\": algorithm \"",
+                                                rule.algorithm->name, "\""));
     }
-    DecideWithoutStorage(limits, rt.config.failure_mode == FailureMode::kOpen,
-                         /*degraded=*/true, out);
+    metrics.CountStorageError(slot, rc);
+    absl::Status failure = PluginStatus(
+        rc, err,
+        absl::StrCat("storage \"", rt.config.storage.type, "\": ", peek ? "peek" : "check",
+                     " of rule \"", rule.id, "\" plan \"", limits.plan_id, "\" failed"));
+    if (!IsStorageFailure(rc)) {
+      DecideWithoutStorage(limits, /*allowed=*/false, /*degraded=*/false, out);
+      return failure;
+    }
+    const bool open = rt.config.failure_mode == FailureMode::kOpen;
+    DecideWithoutStorage(limits, open, /*degraded=*/true, out);
+    *hidden = absl::Status(
+        failure.code(),
+        absl::StrCat(failure.message(), "; failure_mode \"", open ? "open" : "closed", "\" ",
+                     open ? "allowed" : "denied", " the request without the storage (degraded)"));
     return absl::OkStatus();
   }
   const size_t binding = verdict.binding_limit < limits.specs.size() ? verdict.binding_limit : 0;
@@ -217,12 +254,29 @@ absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledL
   return absl::OkStatus();
 }
 
-absl::Status Forget(const Runtime& rt, const CompiledLimits& limits, const Identity& identity) {
+absl::Status Forget(const Runtime& rt, const CompiledRule& rule, const CompiledLimits& limits,
+                    const Identity& identity, Metrics& metrics, MetricSlot slot) {
   StorageKeys keys;
   BuildKeys(rt, limits, identity, &keys);
   limify_plugin_error err;
   int32_t rc = rt.storage->vtable()->remove(rt.storage->instance(), keys.keys(), keys.size(), &err);
-  return PluginStatus(rc, err, absl::StrCat("storage \"", rt.config.storage.type, "\""));
+  if (rc == LIMIFY_PLUGIN_OK) return absl::OkStatus();
+  metrics.CountStorageError(slot, rc);
+  return PluginStatus(rc, err,
+                      absl::StrCat("storage \"", rt.config.storage.type, "\": reset of rule \"",
+                                   rule.id, "\" plan \"", limits.plan_id, "\" failed"));
+}
+
+// The number of keys the storage holds, when it can tell.
+std::optional<int64_t> KeyCount(const StorageInstance& storage) {
+  auto key_count = StorageKeyCount(storage.vtable());
+  if (key_count == nullptr) return std::nullopt;
+  int64_t count = -1;
+  limify_plugin_error err;
+  if (key_count(storage.instance(), &count, &err) != LIMIFY_PLUGIN_OK || count < 0) {
+    return std::nullopt;
+  }
+  return count;
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -239,11 +293,19 @@ absl::Status CheckCost(int64_t cost) {
   return absl::InvalidArgumentError(absl::StrCat("cost must be >= 1, got ", cost));
 }
 
-absl::Status NotFromProvider(const void* engine, std::string_view what) {
-  for (const ProviderFrame* f = running_providers; f != nullptr; f = f->outer) {
-    if (f->engine == engine) {
+// FailedPrecondition when this thread runs a callback of `engine` that
+// `what` would wait for: its plan provider, and also its error listener
+// when `listener_too`.
+absl::Status NotFromCallback(const void* engine, std::string_view what, bool listener_too) {
+  for (const CallbackFrame* f = running_callbacks; f != nullptr; f = f->outer) {
+    if (f->engine != engine) continue;
+    if (f->kind == Callback::kPlanProvider) {
       return absl::FailedPreconditionError(absl::StrCat(
           AbslView(what), " must not be called from inside this engine's plan provider"));
+    }
+    if (listener_too) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          AbslView(what), " must not be called from inside this engine's error listener"));
     }
   }
   return absl::OkStatus();
@@ -252,21 +314,64 @@ absl::Status NotFromProvider(const void* engine, std::string_view what) {
 }  // namespace
 
 struct Engine::Impl {
-  explicit Impl(std::unique_ptr<const Runtime> initial) : runtime(std::move(initial)) {}
+  Impl(std::unique_ptr<Metrics> m, std::unique_ptr<const Runtime> initial)
+      : metrics(std::move(m)), runtime(std::move(initial)) {}
 
+  // First: the runtimes' compiled rules point into it.
+  const std::unique_ptr<Metrics> metrics;
   ReadMostly<Runtime> runtime;
   ReadMostly<PlanProvider> plan_provider{std::make_unique<const PlanProvider>()};
+  ReadMostly<ErrorListener> error_listener{std::make_unique<const ErrorListener>()};
   absl::Mutex reload_mu;  // one reload at a time
 
   absl::Status CheckOrPeek(const Request& request, bool peek, Decision* out) {
-    if (absl::Status s = CheckCost(request.cost); !s.ok()) return s;
-    ReadMostly<Runtime>::Pin rt(runtime);
-    const Resolution r = Resolve(*rt, request, plan_provider, this);
-    if (r.rule == nullptr) {
-      *out = Decision{};  // nothing limits this request
-      return absl::OkStatus();
+    const uint64_t start = metrics->StartTimer();
+    const MetricSlot slot = ThisThreadMetricSlot();
+    DecisionCounters* counters = nullptr;
+    absl::Status hidden;
+    absl::Status status = CheckCost(request.cost);
+    if (status.ok()) {
+      ReadMostly<Runtime>::Pin rt(runtime);
+      const Resolution r = Resolve(*rt, request, plan_provider, this);
+      if (r.rule == nullptr) {
+        *out = Decision{};  // nothing limits this request
+        counters = &metrics->unmatched();
+      } else {
+        status = Decide(*rt, *r.rule, *r.limits, r.identity, request.cost, peek, out, *metrics,
+                        slot, &hidden);
+        counters = r.limits->counters;
+      }
     }
-    return Decide(*rt, *r.rule, *r.limits, r.identity, request.cost, peek, out);
+    return Finish(slot, start, peek ? nullptr : counters, out, hidden, std::move(status));
+  }
+
+  // Counts a finished call (a decision when `counters` is set) and reports
+  // its errors. Runs outside every pin, so the listener may reload.
+  absl::Status Finish(MetricSlot slot, uint64_t start, DecisionCounters* counters,
+                      const Decision* out, const absl::Status& hidden, absl::Status status) {
+    if (status.ok()) {
+      if (counters != nullptr) {
+        counters->Count(slot, out->allowed, out->degraded);
+        metrics->ObserveCheck(slot, start);
+      }
+    } else {
+      metrics->CountError(slot);
+    }
+    if (!hidden.ok()) Report(hidden);
+    if (!status.ok()) Report(status);
+    return status;
+  }
+
+  // Hands `error` to the listener, if any; nothing it throws escapes.
+  void Report(const absl::Status& error) {
+    ReadMostly<ErrorListener>::Pin listener(error_listener);
+    if (!*listener) return;
+    ScopedCallback running(this, Callback::kErrorListener);
+    try {
+      (*listener)(error);
+    } catch (...) {
+      // An observer never changes the outcome of a call.
+    }
   }
 
   // The clock of the current storage, when it is manual.
@@ -291,20 +396,19 @@ Engine::~Engine() = default;
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::string_view config_json) {
   absl::StatusOr<Config> config = ParseConfig(config_json);
   if (!config.ok()) return config.status();
+  auto metrics = std::make_unique<Metrics>();
   absl::StatusOr<std::unique_ptr<const Runtime>> runtime =
-      CompileRuntime(*std::move(config), nullptr);
+      CompileRuntime(*std::move(config), nullptr, *metrics);
   if (!runtime.ok()) return runtime.status();
-  return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(*std::move(runtime))));
+  return std::unique_ptr<Engine>(
+      new Engine(std::make_unique<Impl>(std::move(metrics), *std::move(runtime))));
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateFromFile(const std::string& path) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return text.status();
   absl::StatusOr<std::unique_ptr<Engine>> engine = Create(*text);
-  if (!engine.ok()) {
-    return absl::Status(engine.status().code(),
-                        absl::StrCat(path, ": ", engine.status().message()));
-  }
+  if (!engine.ok()) return WithMessagePrefix(engine.status(), absl::StrCat(path, ": "));
   return engine;
 }
 
@@ -317,58 +421,110 @@ absl::Status Engine::Peek(const Request& request, Decision* out) {
 }
 
 absl::Status Engine::Reset(const Request& request) {
-  ReadMostly<Runtime>::Pin rt(impl_->runtime);
-  const CompiledRule* rule = MatchRule(*rt, request);
-  if (rule == nullptr) return absl::OkStatus();  // nothing is limited, nothing to forget
-  // Every plan's state: the identity's plan may have changed since it was counted.
-  const Identity identity = ResolveIdentity(rt->config, request);
-  absl::Status status = Forget(*rt, rule->default_limits, identity);
-  for (const auto& [plan_id, limits] : rule->plans) {
-    if (status.ok()) status = Forget(*rt, limits, identity);
+  const MetricSlot slot = ThisThreadMetricSlot();
+  absl::Status status;
+  {
+    ReadMostly<Runtime>::Pin rt(impl_->runtime);
+    const CompiledRule* rule = MatchRule(*rt, request);
+    if (rule == nullptr) return absl::OkStatus();  // nothing is limited, nothing to forget
+    // Every plan's state: the identity's plan may have changed since it was counted.
+    const Identity identity = ResolveIdentity(rt->config, request);
+    status = Forget(*rt, *rule, rule->default_limits, identity, *impl_->metrics, slot);
+    for (const auto& [plan_id, limits] : rule->plans) {
+      if (status.ok()) status = Forget(*rt, *rule, limits, identity, *impl_->metrics, slot);
+    }
   }
-  return status;
+  return impl_->Finish(slot, 0, nullptr, nullptr, absl::OkStatus(), std::move(status));
 }
 
 absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identity,
                               int64_t cost, Decision* out) {
-  if (identity.empty()) return absl::InvalidArgumentError("identity must not be empty");
-  if (absl::Status s = CheckCost(cost); !s.ok()) return s;
-  ReadMostly<Runtime>::Pin rt(impl_->runtime);
-  auto it = rt->rules_by_id.find(AbslView(rule_id));
-  if (it == rt->rules_by_id.end()) {
-    return absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
+  const uint64_t start = impl_->metrics->StartTimer();
+  const MetricSlot slot = ThisThreadMetricSlot();
+  DecisionCounters* counters = nullptr;
+  absl::Status hidden;
+  absl::Status status = identity.empty()
+                            ? absl::InvalidArgumentError("identity must not be empty")
+                            : CheckCost(cost);
+  if (status.ok()) {
+    ReadMostly<Runtime>::Pin rt(impl_->runtime);
+    auto it = rt->rules_by_id.find(AbslView(rule_id));
+    if (it == rt->rules_by_id.end()) {
+      status = absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
+    } else {
+      const CompiledRule& rule = *it->second;
+      status = Decide(*rt, rule, rule.default_limits, Identity{"key", identity, nullptr}, cost,
+                      /*peek=*/false, out, *impl_->metrics, slot, &hidden);
+      counters = rule.default_limits.counters;
+    }
   }
-  const CompiledRule& rule = *it->second;
-  return Decide(*rt, rule, rule.default_limits, Identity{"key", identity, nullptr}, cost,
-                /*peek=*/false, out);
+  return impl_->Finish(slot, start, counters, out, hidden, std::move(status));
 }
 
 absl::Status Engine::ResetKey(std::string_view rule_id, std::string_view identity) {
-  if (identity.empty()) return absl::InvalidArgumentError("identity must not be empty");
-  ReadMostly<Runtime>::Pin rt(impl_->runtime);
-  auto it = rt->rules_by_id.find(AbslView(rule_id));
-  if (it == rt->rules_by_id.end()) {
-    return absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
+  const MetricSlot slot = ThisThreadMetricSlot();
+  absl::Status status;
+  if (identity.empty()) {
+    status = absl::InvalidArgumentError("identity must not be empty");
+  } else {
+    ReadMostly<Runtime>::Pin rt(impl_->runtime);
+    auto it = rt->rules_by_id.find(AbslView(rule_id));
+    if (it == rt->rules_by_id.end()) {
+      status = absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
+    } else {
+      status = Forget(*rt, *it->second, it->second->default_limits,
+                      Identity{"key", identity, nullptr}, *impl_->metrics, slot);
+    }
   }
-  return Forget(*rt, it->second->default_limits, Identity{"key", identity, nullptr});
+  return impl_->Finish(slot, 0, nullptr, nullptr, absl::OkStatus(), std::move(status));
 }
 
 absl::Status Engine::Reload(std::string_view config_json) {
-  if (absl::Status s = NotFromProvider(impl_.get(), "Reload"); !s.ok()) return s;
+  if (absl::Status s = NotFromCallback(impl_.get(), "Reload", /*listener_too=*/false); !s.ok()) {
+    return s;
+  }
   absl::StatusOr<Config> config = ParseConfig(config_json);
   if (!config.ok()) return config.status();
   absl::MutexLock lock(&impl_->reload_mu);
   absl::StatusOr<std::unique_ptr<const Runtime>> next =
-      CompileRuntime(*std::move(config), impl_->runtime.LatestForWriter());
+      CompileRuntime(*std::move(config), impl_->runtime.LatestForWriter(), *impl_->metrics);
   if (!next.ok()) return next.status();
   impl_->runtime.Replace(*std::move(next));
   return absl::OkStatus();
 }
 
 absl::Status Engine::SetPlanProvider(PlanProvider provider) {
-  if (absl::Status s = NotFromProvider(impl_.get(), "SetPlanProvider"); !s.ok()) return s;
+  if (absl::Status s = NotFromCallback(impl_.get(), "SetPlanProvider", /*listener_too=*/false);
+      !s.ok()) {
+    return s;
+  }
   impl_->plan_provider.Replace(std::make_unique<const PlanProvider>(std::move(provider)));
   return absl::OkStatus();
+}
+
+absl::Status Engine::SetErrorListener(ErrorListener listener) {
+  // Replace waits for the listener's calls in flight, this one included.
+  if (absl::Status s = NotFromCallback(impl_.get(), "SetErrorListener", /*listener_too=*/true);
+      !s.ok()) {
+    return s;
+  }
+  impl_->error_listener.Replace(std::make_unique<const ErrorListener>(std::move(listener)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Engine::Stats(StatsFormat format) const {
+  MetricsSnapshot snapshot = impl_->metrics->Snapshot();
+  {
+    ReadMostly<Runtime>::Pin rt(impl_->runtime);
+    snapshot.keys = KeyCount(*rt->storage);
+  }
+  switch (format) {
+    case StatsFormat::kJson:
+      return RenderStatsJson(snapshot);
+    case StatsFormat::kPrometheus:
+      return RenderStatsPrometheus(snapshot);
+  }
+  return absl::InvalidArgumentError("unknown stats format");
 }
 
 absl::Status Engine::AdvanceClock(int64_t delta_us) {

@@ -77,10 +77,15 @@ struct Decision {
   DecisionId plan_id;
 };
 
-// Called with every error a check meets: storage errors the failure policy
-// hides (the decision is degraded) and errors the call returns. Runs on the
-// calling thread, from many threads at once; exceptions it throws are
-// swallowed (an observer never changes a decision).
+// Called with every error a call meets: storage errors the failure policy
+// hides (the decision is degraded; the status is the storage's code, e.g.
+// kUnavailable, and its message names the storage, the operation, the rule
+// and plan, the storage's own message and what the policy decided) and
+// every error Check, Peek, CheckKey, Reset and ResetKey return (the same
+// status). Runs on the calling thread after the call's work is done, from
+// many threads at once; it may call Check or Reload, but not
+// SetErrorListener. Exceptions it throws are swallowed (an observer never
+// changes a decision). Costs nothing on calls without an error.
 using ErrorListener = std::function<void(const absl::Status& error)>;
 
 enum class StatsFormat { kJson, kPrometheus };
@@ -125,13 +130,17 @@ class Engine {
 
   // Installs the error listener (an empty function removes it). When this
   // returns, no call to the previous listener is running or will start.
-  // FailedPrecondition from inside this engine's plan provider.
+  // FailedPrecondition from inside this engine's plan provider or error
+  // listener (it would wait for itself).
   absl::Status SetErrorListener(ErrorListener listener);
 
   // The engine's metrics since it was created: decisions by rule, plan and
-  // outcome, degraded decisions, storage errors by code, a check latency
-  // histogram and the keys the storage holds. Labels are bounded by the
-  // rules and plans ever configured, never by identities.
+  // outcome, degraded decisions, storage errors by code, errors returned, a
+  // check latency histogram and the keys the storage holds (when its plugin
+  // can count them). Counters survive Reload. Labels are bounded by the
+  // rules and plans ever configured, never by identities. What is counted:
+  // engine/metrics.h; the JSON schema and Prometheus families:
+  // engine/metrics_format.h. Thread-safe; may call the storage once.
   absl::StatusOr<std::string> Stats(StatsFormat format) const;
 
   // The manual clock (config "clock": "manual"); FailedPrecondition otherwise,

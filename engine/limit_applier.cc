@@ -89,9 +89,11 @@ size_t CombineVerdicts(const limify_verdict* verdicts, size_t n, limify_verdict*
   return binding;
 }
 
-int32_t ApplyLimits(void* ctx, void* const* states, int64_t now_us, int* write_back,
-                    int64_t* ttl_us, limify_verdict* out, limify_plugin_error* err) noexcept {
-  const LimitApplication& app = *static_cast<const LimitApplication*>(ctx);
+namespace {
+
+int32_t Apply(const LimitApplication& app, void* const* states, int64_t now_us,
+              int* write_back, int64_t* ttl_us, limify_verdict* out,
+              limify_plugin_error* err) {
   limify_verdict verdicts[kMaxLimitsPerRule];
   *write_back = 0;
 
@@ -120,6 +122,16 @@ int32_t ApplyLimits(void* ctx, void* const* states, int64_t now_us, int* write_b
   }
   CombineVerdicts(verdicts, app.n, out);
   return LIMIFY_PLUGIN_OK;
+}
+
+}  // namespace
+
+int32_t ApplyLimits(void* ctx, void* const* states, int64_t now_us, int* write_back,
+                    int64_t* ttl_us, limify_verdict* out, limify_plugin_error* err) noexcept {
+  LimitApplication& app = *static_cast<LimitApplication*>(ctx);
+  const int32_t rc = Apply(app, states, now_us, write_back, ttl_us, out, err);
+  app.apply_failure = rc;
+  return rc;
 }
 
 }  // namespace limify

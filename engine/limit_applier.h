@@ -21,6 +21,10 @@ struct LimitApplication {
   size_t n;
   int64_t cost;
   bool peek;
+  // Out: the code of the last apply call when it failed (the algorithm's or
+  // the host's own failure), LIMIFY_PLUGIN_OK otherwise. Lets the engine
+  // tell an algorithm's error from the storage's when execute fails.
+  int32_t apply_failure = LIMIFY_PLUGIN_OK;
 };
 
 // limify_storage_op.apply for a LimitApplication.

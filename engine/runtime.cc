@@ -1,6 +1,5 @@
 #include "engine/runtime.h"
 
-#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,14 +27,7 @@ bool CanReuseStorage(const Config& next, const std::vector<std::string>& plugin_
 
 absl::StatusOr<std::shared_ptr<const PluginRegistry>> LoadPlugins(
     const Config& config, const std::vector<std::string>& plugin_dirs) {
-  for (size_t i = 0; i < config.plugin_paths.size(); ++i) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(config.plugin_paths[i], ec)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("plugin_paths[", i, "]: directory \"", config.plugin_paths[i],
-                       "\" does not exist"));
-    }
-  }
+  if (absl::Status s = CheckConfiguredPluginDirs(config.plugin_paths); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<PluginRegistry>> registry =
       PluginRegistry::Load(plugin_dirs);
   if (!registry.ok()) return registry.status();
@@ -152,6 +144,19 @@ absl::StatusOr<CompiledRule> CompileRule(const RuleConfig& rule, const PluginReg
   return out;
 }
 
+// Last, once nothing can fail: a refused configuration leaves no cells.
+void AttachCounters(std::vector<CompiledRule>& rules, std::optional<CompiledRule>& default_rule,
+                    Metrics& metrics) {
+  auto attach = [&metrics](CompiledRule& rule) {
+    rule.default_limits.counters = metrics.CountersFor(rule.id, rule.default_limits.plan_id);
+    for (auto& [plan_id, limits] : rule.plans) {
+      limits.counters = metrics.CountersFor(rule.id, plan_id);
+    }
+  };
+  for (CompiledRule& rule : rules) attach(rule);
+  if (default_rule.has_value()) attach(*default_rule);
+}
+
 }  // namespace
 
 const CompiledLimits& CompiledRule::LimitsFor(std::string_view plan) const {
@@ -161,7 +166,8 @@ const CompiledLimits& CompiledRule::LimitsFor(std::string_view plan) const {
 }
 
 absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config,
-                                                              const Runtime* previous) {
+                                                              const Runtime* previous,
+                                                              Metrics& metrics) {
   auto runtime = std::make_unique<Runtime>();
   runtime->plugin_dirs = PluginSearchPath(config.plugin_paths);
   if (previous != nullptr && CanReuseStorage(config, runtime->plugin_dirs, *previous)) {
@@ -204,6 +210,7 @@ absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config,
     if (!storage.ok()) return storage.status();
     runtime->storage = *std::move(storage);
   }
+  AttachCounters(runtime->rules, runtime->default_rule, metrics);
   runtime->config = std::move(config);
   return std::unique_ptr<const Runtime>(std::move(runtime));
 }

@@ -15,6 +15,7 @@
 #include "engine/clock.h"
 #include "engine/config.h"
 #include "engine/identity_hasher.h"
+#include "engine/metrics.h"
 #include "engine/plugin_registry.h"
 #include "engine/route_table.h"
 #include "engine/storage_keys.h"
@@ -53,6 +54,7 @@ struct CompiledLimits {
   std::vector<limify_limit_spec> specs;
   std::vector<size_t> state_sizes;
   KeyTemplate keys;
+  DecisionCounters* counters = nullptr;  // (rule, plan)'s cell; owned by the engine's Metrics
 };
 
 struct CompiledRule {
@@ -80,9 +82,12 @@ struct Runtime {
 // Compiles `config`. Reuses `previous`'s plugins and storage when the plugin
 // search path, the clock and the storage configuration are unchanged, so a
 // reload keeps state (and the manual clock's time); otherwise loads plugins
-// and creates the storage anew.
+// and creates the storage anew. Every rule and plan counts its decisions in
+// `metrics`' cell of (rule id, plan id), which must outlive the runtime; a
+// configuration that fails to compile adds no cell.
 absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config,
-                                                              const Runtime* previous);
+                                                              const Runtime* previous,
+                                                              Metrics& metrics);
 
 }  // namespace limify
 
