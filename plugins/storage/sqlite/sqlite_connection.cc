@@ -27,9 +27,8 @@ constexpr const char* kSql[] = {
     "INSERT INTO limify_state (key, state, expires_us) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, expires_us = excluded.expires_us",
     "DELETE FROM limify_state WHERE key = ?1",
-    // Walks the expiry index from the oldest row: touches at most ?2 rows.
-    "DELETE FROM limify_state WHERE key IN "
-    "(SELECT key FROM limify_state WHERE expires_us <= ?1 ORDER BY expires_us LIMIT ?2)",
+    // The primary key's order: a range of at most ?2 rows, no sort.
+    "SELECT key, expires_us FROM limify_state WHERE key > ?1 ORDER BY key LIMIT ?2",
     "SELECT count(*) FROM limify_state WHERE expires_us > ?1",
 };
 
@@ -372,14 +371,34 @@ absl::Status Connection::Erase(const limify_key& key) {
   return rc == SQLITE_DONE ? absl::OkStatus() : Failure(rc, "deleting a key");
 }
 
-absl::StatusOr<int64_t> Connection::Sweep(int64_t now_us, int64_t batch) {
-  sqlite3_stmt* stmt = stmts_[kSweep];
-  ResetOnExit reset(stmt);
-  sqlite3_bind_int64(stmt, 1, now_us);
-  sqlite3_bind_int64(stmt, 2, batch);
-  const int rc = sqlite3_step(stmt);
-  if (rc != SQLITE_DONE) return Failure(rc, "deleting expired keys");
-  return static_cast<int64_t>(sqlite3_changes64(db_));
+absl::StatusOr<Connection::SweepResult> Connection::Sweep(int64_t now_us, int64_t batch,
+                                                         std::string* cursor) {
+  SweepResult result;
+  expired_.clear();
+  {
+    // Collect first, delete after: a table must not change under its own scan.
+    sqlite3_stmt* scan = stmts_[kScan];
+    ResetOnExit reset(scan);
+    sqlite3_bind_blob64(scan, 1, BlobData(cursor->data(), cursor->size()), cursor->size(),
+                        SQLITE_STATIC);
+    sqlite3_bind_int64(scan, 2, batch);
+    std::string last;
+    int rc;
+    while ((rc = sqlite3_step(scan)) == SQLITE_ROW) {
+      ++result.examined;
+      const char* key = static_cast<const char*>(sqlite3_column_blob(scan, 0));
+      last.assign(key != nullptr ? key : "", static_cast<size_t>(sqlite3_column_bytes(scan, 0)));
+      if (sqlite3_column_int64(scan, 1) <= now_us) expired_.push_back(last);
+    }
+    if (rc != SQLITE_DONE) return Failure(rc, "scanning for expired keys");
+    // Past the end: the next walk starts over.
+    *cursor = result.examined < batch ? std::string() : std::move(last);
+  }
+  for (const std::string& key : expired_) {
+    if (absl::Status s = Erase({key.data(), key.size()}); !s.ok()) return s;
+    ++result.deleted;
+  }
+  return result;
 }
 
 absl::StatusOr<int64_t> Connection::CountLive(int64_t now_us) {

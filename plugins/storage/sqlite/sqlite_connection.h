@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -64,10 +65,16 @@ class Connection {
   absl::Status Store(const limify_key& key, const uint8_t* state, size_t size,
                      int64_t expires_us);
   absl::Status Erase(const limify_key& key);
-  // Deletes at most `batch` rows expired at `now_us`, oldest first; returns
-  // how many it deleted.
-  absl::StatusOr<int64_t> Sweep(int64_t now_us, int64_t batch);
-  // Rows not expired at `now_us`.
+  // One step of the sweeper's walk over the table in key order: examines
+  // at most `batch` rows after `*cursor` (from the start when it is empty),
+  // deletes those expired at `now_us`, and moves `*cursor` to the last row
+  // examined, or back to "" at the end of the table.
+  struct SweepResult {
+    int64_t examined = 0;
+    int64_t deleted = 0;
+  };
+  absl::StatusOr<SweepResult> Sweep(int64_t now_us, int64_t batch, std::string* cursor);
+  // Rows not expired at `now_us` (a scan of the table).
   absl::StatusOr<int64_t> CountLive(int64_t now_us);
 
   // Per-connection scratch for the states of one step: reused, so a step on
@@ -76,7 +83,7 @@ class Connection {
 
  private:
   enum Stmt { kBeginWrite, kBeginRead, kCommit, kRollback, kSelect, kUpsert, kDelete,
-              kSweep, kCount, kStmtCount };
+              kScan, kCount, kStmtCount };
 
   Connection(const SqliteOptions& options, Deadline deadline);
   absl::Status Init();
@@ -97,6 +104,7 @@ class Connection {
   std::chrono::steady_clock::time_point moved_checked_;  // last SQLITE_FCNTL_HAS_MOVED
   bool broken_ = false;
   std::vector<uint8_t> scratch_;
+  std::vector<std::string> expired_;  // the sweeper's victims, reused
 };
 
 }  // namespace limify::sqlite

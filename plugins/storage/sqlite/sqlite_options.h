@@ -17,7 +17,7 @@ struct SqliteOptions {
   int64_t busy_timeout_ms = 1000; // longest wait for the lock before a check times out
   Synchronous synchronous = Synchronous::kNormal;
   uint32_t connections = 4;       // connections per instance (":memory:" uses one)
-  uint32_t sweep_batch = 256;     // most expired rows one sweep deletes
+  uint32_t sweep_batch = 1000;    // most rows one step of the expiry sweep examines
 
   bool in_memory() const { return path == ":memory:"; }
 };

@@ -140,10 +140,11 @@ absl::Status SqliteStorage::MaybeSweep(Connection& c, int64_t now_us) {
       elapsed >= 0 && elapsed < kSweepIntervalUs) {
     return absl::OkStatus();
   }
-  absl::StatusOr<int64_t> deleted = c.Sweep(now_us, options_.sweep_batch);
-  if (!deleted.ok()) return deleted.status();
+  absl::StatusOr<Connection::SweepResult> step =
+      c.Sweep(now_us, options_.sweep_batch, &sweep_cursor_);
+  if (!step.ok()) return step.status();
   last_sweep_us_ = now_us;
-  sweep_again_ = *deleted >= options_.sweep_batch;
+  sweep_again_ = step->deleted * 4 >= static_cast<int64_t>(options_.sweep_batch);
   return absl::OkStatus();
 }
 
