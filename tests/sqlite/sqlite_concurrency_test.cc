@@ -46,6 +46,45 @@ TEST(SqliteConcurrencyTest, ThreadsOfOneProcessAllowExactlyTheLimit) {
   EXPECT_EQ(allowed.load(), 300);
 }
 
+// A pre-fork server creates the engine, then forks workers: each child
+// opens its own connections and shares the limit with the parent.
+TEST(SqliteConcurrencyTest, ChildrenForkedAfterCreateShareTheLimit) {
+  TempDir dir;
+  auto engine = MustCreate(
+      Config(SqliteStorage(dir.File("limits.db")),
+             R"([{"id": "r", "path": "/r", "algorithm": "fixed_window", "rate": "10/minute"}])"));
+  ASSERT_TRUE(engine->SetClock(1'700'000'000'000'000).ok());
+  Decision d;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(engine->CheckKey("r", "k", 1, &d).ok());
+  std::vector<pid_t> children;
+  for (int c = 0; c < 2; ++c) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int allowed = 0;
+      for (int i = 0; i < 5; ++i) {
+        Decision cd;
+        if (!engine->CheckKey("r", "k", 1, &cd).ok() || cd.degraded) _exit(100);
+        allowed += cd.allowed;
+      }
+      _exit(allowed);
+    }
+    children.push_back(pid);
+  }
+  int allowed = 0;
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_NE(WEXITSTATUS(status), 100) << "a child's check failed or was degraded";
+    allowed += WEXITSTATUS(status);
+  }
+  EXPECT_EQ(allowed, 6);  // 10 minus the parent's 4, across both children
+  ASSERT_TRUE(engine->CheckKey("r", "k", 1, &d).ok());  // the parent's connections still work
+  EXPECT_FALSE(d.degraded);
+  EXPECT_FALSE(d.allowed);
+}
+
 int64_t WallSecondsIntoMinute() {
   using namespace std::chrono;
   return duration_cast<seconds>(system_clock::now().time_since_epoch()).count() % 60;

@@ -1,5 +1,7 @@
 #include "plugins/storage/sqlite/sqlite_storage.h"
 
+#include <unistd.h>
+
 #include <limits>
 #include <utility>
 
@@ -48,7 +50,8 @@ class SqliteStorage::Lease {
 SqliteStorage::SqliteStorage(const SqliteOptions& options, HostClock clock)
     : options_(options),
       clock_(clock),
-      max_connections_(options.in_memory() ? 1 : options.connections) {}
+      max_connections_(options.in_memory() ? 1 : options.connections),
+      pool_pid_(getpid()) {}
 
 SqliteStorage::~SqliteStorage() = default;
 
@@ -73,6 +76,14 @@ Deadline SqliteStorage::NewDeadline() const {
 absl::StatusOr<SqliteStorage::Lease> SqliteStorage::Acquire(Deadline deadline) {
   {
     std::unique_lock<std::mutex> lock(pool_mu_);
+    // In a child forked after the connections were opened: abandon them (a
+    // private ":memory:" copy is this process's own and stays usable).
+    if (!options_.in_memory() && pool_pid_ != getpid()) {
+      for (std::unique_ptr<Connection>& c : idle_) c.release();  // leaked on purpose
+      idle_.clear();
+      open_ = 0;
+      pool_pid_ = getpid();
+    }
     while (idle_.empty() && open_ >= max_connections_) {
       if (pool_cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
           idle_.empty() && open_ >= max_connections_) {

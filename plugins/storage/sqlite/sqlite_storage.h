@@ -17,6 +17,12 @@
 // next one opened re-checks the file and the schema. ":memory:" is one
 // connection, hence one private database per instance.
 //
+// Fork. A SQLite connection must not be used on both sides of a fork (its
+// POSIX locks belong to the parent). A pre-fork server may create the
+// engine before forking its workers: a child that finds the pool opened by
+// another process abandons those connections (without closing them, which
+// would disturb the parent's locks) and opens its own.
+//
 // Time. The host's clock (env->now_us), read once per step after the lock
 // is held, so steps on one key see non-decreasing time within a process.
 //
@@ -40,6 +46,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <sys/types.h>
+
 #include <mutex>
 #include <string>
 #include <vector>
@@ -106,6 +114,7 @@ class SqliteStorage {
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(pool_mu_);
   size_t open_ ABSL_GUARDED_BY(pool_mu_) = 0;  // idle + lent + being opened
+  pid_t pool_pid_ ABSL_GUARDED_BY(pool_mu_);    // the process that opened them
 
   std::mutex turn_mu_;
   std::condition_variable turn_cv_;
