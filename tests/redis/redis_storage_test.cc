@@ -243,5 +243,14 @@ TEST(RedisStorageTest, AnEngineOnTheRedisStorage) {
   }
 }
 
+TEST(RedisStorageTest, AnEngineRefusesABadRedisUrlNamingTheOption) {
+  auto engine = Engine::Create(
+      R"({"storage": {"type": "redis", "url": "redis://cache:port"}, "rules": []})");
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(engine.status().message()).rfind("storage.url: bad port", 0), 0u)
+      << engine.status();
+}
+
 }  // namespace
 }  // namespace limify::testing

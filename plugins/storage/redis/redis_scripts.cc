@@ -19,18 +19,19 @@ std::string Sha1Hex(std::string_view text) {
   return hex;
 }
 
-// Built once, on first use (thread-safe static), never destroyed before the
-// plugin's last call: leaked on purpose.
+// Built once, on first use (thread-safe static). Destroyed when the plugin is
+// unloaded, which the engine does only after its last call (a heap table
+// would leak, unreachable once the library is unmapped).
 const std::vector<Script>& AllScripts() {
-  static const std::vector<Script>* scripts = [] {
-    auto* all = new std::vector<Script>();
+  static const std::vector<Script> scripts = [] {
+    std::vector<Script> all;
     for (size_t i = 0; i < kEmbeddedScriptCount; ++i) {
       std::string_view text = kEmbeddedScripts[i].text;
-      all->push_back(Script{kEmbeddedScripts[i].name, text, Sha1Hex(text)});
+      all.push_back(Script{kEmbeddedScripts[i].name, text, Sha1Hex(text)});
     }
     return all;
   }();
-  return *scripts;
+  return scripts;
 }
 
 const Script& Named(std::string_view name) {
