@@ -22,14 +22,20 @@ std::string ExactQuotient(int64_t value, int64_t unit) {
   return text;
 }
 
+// The smallest multiple of `step` >= us (us >= 0).
+int64_t CeilToMultiple(int64_t us, int64_t step) {
+  return us % step == 0 ? us : (us / step + 1) * step;
+}
+
 }  // namespace
 
 std::string FormatDuration(int64_t us) {
   if (us < 0) return "never";
   if (us == 0) return "0s";
   if (us < 1000) return std::to_string(us) + "us";
-  if (us < 1000000) return ExactQuotient(us, 1000) + "ms";
-  return ExactQuotient(us, 1000000) + "s";
+  // Rounded up, so a wait is never shown shorter than it is.
+  if (us < 1000000) return ExactQuotient(CeilToMultiple(us, 100), 1000) + "ms";
+  return ExactQuotient(CeilToMultiple(us, 10000), 1000000) + "s";
 }
 
 bool ParseDuration(std::string_view text, int64_t* us) {
