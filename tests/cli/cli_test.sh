@@ -260,6 +260,19 @@ group_bench() {
   expect_rc 0 "bench --json"
   expect_out_has '"checks_per_second":' "bench --json"
   expect_out_has '"p999":' "bench --json"
+  # json_number <key>: the integer after "key": in OUT.
+  json_number() { sed -E 's/.*"'"$1"'":([0-9]+).*/\1/' <<<"$OUT"; }
+  local checks allowed denied errors
+  checks=$(json_number checks); allowed=$(json_number allowed)
+  denied=$(json_number denied); errors=$(json_number errors)
+  [ "$checks" -gt 0 ] && [ "$checks" -eq $((allowed + denied + errors)) ] ||
+    fail "bench --json: checks ($checks) = allowed + denied + errors"
+  local previous=0 value key
+  for key in min p50 p90 p99 p999 max; do
+    value=$(json_number "$key")
+    [ "$value" -ge "$previous" ] || fail "bench --json: $key ($value) below the previous quantile"
+    previous=$value
+  done
 
   run bench "$configs/manual.json" --duration forever
   expect_rc 2 "bench: bad --duration"
