@@ -147,7 +147,7 @@ int32_t Remove(void* instance, const limify_key* keys, size_t n_keys, limify_plu
 }
 
 #if LIMIFY_PLUGIN_ABI_MINOR >= 1
-// Rows not yet expired (a count over the expiry index: for metrics scrapes,
+// Rows not yet expired (a scan of the table, on a read snapshot: for metrics scrapes,
 // not for every request).
 int32_t KeyCount(void* instance, int64_t* out_count, limify_plugin_error* err) {
   return Guard(err, [&]() -> int32_t {
