@@ -213,7 +213,7 @@ int32_t Handshake(int fd, const ConnectionConfig& config, Deadline deadline,
 struct Connection::Slot {
   int expected = 1;
   int got = 0;
-  ReplyPtr replies[kMaxReplies];
+  std::vector<ReplyPtr> replies;  // `expected` of them; capacity kept for reuse
   Deadline deadline{};
   Deadline sent_at{};
   int32_t code = LIMIFY_PLUGIN_OK;
@@ -248,7 +248,7 @@ Connection::Slot* Connection::AcquireSlot() {
 }
 
 void Connection::ReleaseSlot(Slot* slot) {
-  for (ReplyPtr& r : slot->replies) r.reset();
+  slot->replies.clear();
   slot->got = 0;
   slot->code = LIMIFY_PLUGIN_OK;
   slot->error.clear();
@@ -259,6 +259,10 @@ void Connection::ReleaseSlot(Slot* slot) {
 
 int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
                          ReplyPtr* replies, std::string* error) {
+  if (n < 1) {
+    *error = "a call needs at least one command";
+    return LIMIFY_PLUGIN_INTERNAL;
+  }
   if (Clock::now() >= deadline) {
     *error = "no time left for the command";
     return LIMIFY_PLUGIN_TIMEOUT;
@@ -268,6 +272,7 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
   if (rc != LIMIFY_PLUGIN_OK) return rc;
   Slot* s = AcquireSlot();
   s->expected = n;
+  s->replies.resize(static_cast<size_t>(n));
   s->deadline = deadline;
   s->sent_at = Clock::now();
   outbuf_.append(commands);

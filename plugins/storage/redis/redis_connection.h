@@ -63,14 +63,13 @@ struct ConnectionConfig {
 
 class Connection {
  public:
-  static constexpr int kMaxReplies = 2;  // e.g. ASKING + EVALSHA
-
   explicit Connection(const ConnectionConfig* config);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
-  // Sends `commands` (`n` encoded commands, 1..kMaxReplies) and waits for
+  // Sends `commands` (`n` >= 1 encoded commands, e.g. ASKING + EVALSHA, or a
+  // batch of checks) and waits for
   // their `n` replies (server error replies included), by `deadline`.
   // Returns LIMIFY_PLUGIN_OK, or LIMIFY_PLUGIN_TIMEOUT / _UNAVAILABLE with
   // `error` set. Thread-safe.

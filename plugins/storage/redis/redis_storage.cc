@@ -415,33 +415,36 @@ int32_t RedisStorage::Execute(const limify_storage_op& op, limify_verdict* out,
                   "execute: the keys of one step must share a hash tag (one cluster slot)");
     }
   }
-  const bool force_generic = hooks != nullptr && hooks->force_generic;
-  const Script* script = nullptr;
-  if (options_.native && !force_generic && op.algorithm != nullptr && op.specs != nullptr) {
-    script = FindNativeScript(op.algorithm);
-  }
-  if (script != nullptr && FitsLua(op)) {
-    bool layouts_match = true;
-    for (size_t i = 0; i < op.n_keys; ++i) {
-      layouts_match = layouts_match &&
-                      op.state_sizes[i] == NativeStateSize(op.algorithm, op.specs[i].limit);
-    }
-    if (layouts_match) {
-      bool fall_back = false;
-      const int32_t rc = Native(*script, op, slot, hooks, deadline, out, err, &fall_back);
-      if (!fall_back) return rc;
-      counters_.lua_fallbacks.fetch_add(1, std::memory_order_relaxed);
-    }
+  if (const Script* script = NativeScriptFor(op, hooks)) {
+    bool fall_back = false;
+    const int32_t rc = Native(*script, op, slot, hooks, deadline, out, err, &fall_back);
+    if (!fall_back) return rc;
+    counters_.lua_fallbacks.fetch_add(1, std::memory_order_relaxed);
   }
   return Generic(op, slot, hooks, deadline, out, err);
 }
 
-int32_t RedisStorage::Native(const Script& script, const limify_storage_op& op, int slot,
-                             const Hooks* hooks, Deadline deadline, limify_verdict* out,
-                             limify_plugin_error* err, bool* fall_back) {
-  std::string& args = ThreadBuffers().args;
-  args.clear();
-  CommandBuilder b(&args);
+// The native script that decides `op`, or null for the generic path: none
+// for the algorithm, disabled, limits beyond Lua's exact integers, or a
+// plugin of the same name with another state layout.
+const Script* RedisStorage::NativeScriptFor(const limify_storage_op& op,
+                                            const Hooks* hooks) const {
+  if (!options_.native || (hooks != nullptr && hooks->force_generic) ||
+      op.algorithm == nullptr || op.specs == nullptr || !FitsLua(op)) {
+    return nullptr;
+  }
+  const Script* script = FindNativeScript(op.algorithm);
+  if (script == nullptr) return nullptr;
+  for (size_t i = 0; i < op.n_keys; ++i) {
+    if (op.state_sizes[i] != NativeStateSize(op.algorithm, op.specs[i].limit)) return nullptr;
+  }
+  return script;
+}
+
+void RedisStorage::NativeArgs(const limify_storage_op& op, const Hooks* hooks,
+                              std::string* args) const {
+  args->clear();
+  CommandBuilder b(args);
   if (hooks != nullptr && hooks->has_now) {
     b.Int(hooks->now_us);
   } else {
@@ -454,26 +457,25 @@ int32_t RedisStorage::Native(const Script& script, const limify_storage_op& op, 
     b.Int(op.specs[i].period_us);
     b.Int(op.specs[i].burst);
   }
-  const ScriptCall call(options_.key_prefix, op.keys, op.n_keys, &args, 3 + 3 * op.n_keys);
-  ReplyPtr reply;
-  std::string error;
-  const int32_t rc = RunScript(script, slot, call, deadline, &reply, &error);
-  if (rc != LIMIFY_PLUGIN_OK) return Fail(err, rc, error);
-  const redisReply* r = reply.get();
+}
+
+// A native script's answer: OK with `out` filled, OK with *fall_back set
+// (the script declined: inexact), or an error.
+int32_t RedisStorage::ReadNativeReply(const Script& script, const redisReply* r,
+                                      limify_verdict* out, std::string* error,
+                                      bool* fall_back) {
   if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
       r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == -1) {
-    *fall_back = true;  // beyond Lua's exact integers: the generic path decides
+    *fall_back = true;
     return LIMIFY_PLUGIN_OK;
   }
-  if (r->type != REDIS_REPLY_ARRAY || r->elements < 6) {
-    return Fail(err, LIMIFY_PLUGIN_INTERNAL,
-                "script " + std::string(script.name) + ": unexpected reply");
+  bool well_formed = r->type == REDIS_REPLY_ARRAY && r->elements >= 6;
+  for (size_t i = 0; well_formed && i < 6; ++i) {
+    well_formed = r->element[i]->type == REDIS_REPLY_INTEGER;
   }
-  for (size_t i = 0; i < 6; ++i) {
-    if (r->element[i]->type != REDIS_REPLY_INTEGER) {
-      return Fail(err, LIMIFY_PLUGIN_INTERNAL,
-                  "script " + std::string(script.name) + ": unexpected reply");
-    }
+  if (!well_formed) {
+    *error = "script " + std::string(script.name) + ": unexpected reply";
+    return LIMIFY_PLUGIN_INTERNAL;
   }
   limify_verdict v{};
   v.struct_size = sizeof v;
@@ -486,6 +488,99 @@ int32_t RedisStorage::Native(const Script& script, const limify_storage_op& op, 
   WriteVerdict(v, out);
   counters_.native.fetch_add(1, std::memory_order_relaxed);
   return LIMIFY_PLUGIN_OK;
+}
+
+int32_t RedisStorage::Native(const Script& script, const limify_storage_op& op, int slot,
+                             const Hooks* hooks, Deadline deadline, limify_verdict* out,
+                             limify_plugin_error* err, bool* fall_back) {
+  std::string& args = ThreadBuffers().args;
+  NativeArgs(op, hooks, &args);
+  const ScriptCall call(options_.key_prefix, op.keys, op.n_keys, &args, 3 + 3 * op.n_keys);
+  ReplyPtr reply;
+  std::string error;
+  int32_t rc = RunScript(script, slot, call, deadline, &reply, &error);
+  if (rc == LIMIFY_PLUGIN_OK) rc = ReadNativeReply(script, reply.get(), out, &error, fall_back);
+  return rc == LIMIFY_PLUGIN_OK ? rc : Fail(err, rc, error);
+}
+
+void RedisStorage::ExecuteBatch(const limify_storage_op* ops, size_t n, limify_verdict* outs,
+                                int32_t* codes, limify_plugin_error* const* errs,
+                                const Hooks* hooks) {
+  const Deadline deadline = NewDeadline();
+  std::vector<bool> done(n, false);
+  // The native ops, grouped by the server that owns their slot.
+  struct Group {
+    Node* node;
+    std::vector<size_t> ops;
+    std::string commands;
+  };
+  std::vector<Group> groups;
+  std::vector<const Script*> scripts(n, nullptr);
+  std::string args, command;
+  for (size_t i = 0; i < n; ++i) {
+    const limify_storage_op& op = ops[i];
+    scripts[i] = op.n_keys > 0 ? NativeScriptFor(op, hooks) : nullptr;
+    if (scripts[i] == nullptr) continue;
+    const int slot = KeySlot({op.keys[0].data, op.keys[0].size});
+    bool one_slot = true;
+    for (size_t k = 1; k < op.n_keys; ++k) {
+      one_slot = one_slot && KeySlot({op.keys[k].data, op.keys[k].size}) == slot;
+    }
+    int32_t code = LIMIFY_PLUGIN_OK;
+    std::string error;
+    Node* node = one_slot ? NodeFor(slot, deadline, &code, &error) : nullptr;
+    if (node == nullptr) continue;  // Execute reports why
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [&](const Group& g) { return g.node == node; });
+    if (group == groups.end()) group = groups.insert(groups.end(), Group{node, {}, {}});
+    NativeArgs(op, hooks, &args);
+    ScriptCall(options_.key_prefix, op.keys, op.n_keys, &args, 3 + 3 * op.n_keys)
+        .Encode(*scripts[i], /*eval=*/false, &command);
+    group->commands += command;
+    group->ops.push_back(i);
+  }
+  for (Group& g : groups) {
+    std::vector<ReplyPtr> replies(g.ops.size());
+    std::string error;
+    const int32_t rc = g.node->Pick().Call(g.commands, static_cast<int>(g.ops.size()), deadline,
+                                           replies.data(), &error);
+    if (rc != LIMIFY_PLUGIN_OK) {
+      if (IsCluster()) refresh_wanted_.store(true, std::memory_order_relaxed);
+      for (size_t i : g.ops) {
+        codes[i] = Fail(errs[i], rc, error);
+        done[i] = true;
+      }
+      continue;
+    }
+    for (size_t k = 0; k < g.ops.size(); ++k) {
+      const size_t i = g.ops[k];
+      const redisReply* r = replies[k].get();
+      if (IsError(r)) {
+        const std::string_view text = ReplyText(r);
+        Redirect redirect;
+        // Not run: NOSCRIPT, a redirection, a slot in migration. Execute
+        // sends it again (alone) and deals with it.
+        if (text.starts_with("NOSCRIPT") || text.starts_with("TRYAGAIN") ||
+            ParseRedirect(text, &redirect)) {
+          continue;
+        }
+        codes[i] = Fail(errs[i], IsServerUnavailable(text) ? LIMIFY_PLUGIN_UNAVAILABLE
+                                                           : LIMIFY_PLUGIN_INTERNAL,
+                        "script " + std::string(scripts[i]->name) + ": " + Shorten(text));
+        done[i] = true;
+        continue;
+      }
+      bool fall_back = false;
+      error.clear();
+      const int32_t code = ReadNativeReply(*scripts[i], r, &outs[i], &error, &fall_back);
+      if (fall_back) continue;  // Execute takes the generic path
+      codes[i] = code == LIMIFY_PLUGIN_OK ? code : Fail(errs[i], code, error);
+      done[i] = true;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!done[i]) codes[i] = Execute(ops[i], &outs[i], errs[i], hooks);
+  }
 }
 
 int32_t RedisStorage::Generic(const limify_storage_op& op, int slot, const Hooks* hooks,

@@ -90,6 +90,15 @@ class RedisStorage {
   // One atomic step (limify_storage.execute).
   int32_t Execute(const limify_storage_op& op, limify_verdict* out, limify_plugin_error* err,
                   const Hooks* hooks = nullptr);
+  // Many checks at once, for a host with many requests in hand (the engine's
+  // future batch call): the native ones are written as one pipeline per
+  // server and answered in one round trip; any that needs more (NOSCRIPT, a
+  // redirection, the generic path) then runs alone through Execute. Each op
+  // is one atomic step, as with Execute; ops on one key run in batch order
+  // except that those sent again run after the others. Fills outs[i] and
+  // codes[i]; errors go to errs[i] (entries may be null).
+  void ExecuteBatch(const limify_storage_op* ops, size_t n, limify_verdict* outs, int32_t* codes,
+                    limify_plugin_error* const* errs, const Hooks* hooks = nullptr);
   // Forgets `keys` with one DEL (limify_storage.remove).
   int32_t Remove(const limify_key* keys, size_t n_keys, limify_plugin_error* err);
 
@@ -119,6 +128,10 @@ class RedisStorage {
                 std::string* error);
   int32_t RunScript(const Script& script, int slot, const ScriptCall& call, Deadline deadline,
                     ReplyPtr* reply, std::string* error);
+  const Script* NativeScriptFor(const limify_storage_op& op, const Hooks* hooks) const;
+  void NativeArgs(const limify_storage_op& op, const Hooks* hooks, std::string* args) const;
+  int32_t ReadNativeReply(const Script& script, const redisReply* r, limify_verdict* out,
+                          std::string* error, bool* fall_back);
   int32_t Native(const Script& script, const limify_storage_op& op, int slot, const Hooks* hooks,
                  Deadline deadline, limify_verdict* out, limify_plugin_error* err,
                  bool* fall_back);
