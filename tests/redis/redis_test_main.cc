@@ -118,6 +118,9 @@ int main(int argc, char** argv) {
     limify::testing::FixtureDirSlot() = own_dir;
   }
   const int rc = RUN_ALL_TESTS();
-  if (!own_dir.empty()) limify::testing::RedisLocal("stop " + own_dir);
+  if (!own_dir.empty()) {
+    limify::testing::RedisLocal("stop " + own_dir);
+    ::rmdir(own_dir.substr(0, own_dir.rfind('/')).c_str());  // the mkdtemp parent
+  }
   return rc;
 }
