@@ -21,6 +21,10 @@ run() {
   RC=$?
   OUT="$(cat "$tmp/out")"
   ERR="$(cat "$tmp/err")"
+  # Under ASan/UBSan/TSan a report may come with an ordinary exit code (ASan's is 1).
+  if grep -qE 'Sanitizer|runtime error:' "$tmp/err"; then
+    fail "limify $*: sanitizer report"
+  fi
 }
 fail() {
   echo "FAIL: $*"
