@@ -14,6 +14,8 @@
 #define LIMIFY_PLUGIN_HPP_
 
 #include <atomic>
+#include <cstddef>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -55,6 +57,35 @@ int32_t Guard(limify_plugin_error* err, Body&& body) noexcept {
   } catch (...) {
     return SetError(err, LIMIFY_PLUGIN_INTERNAL, "unknown exception");
   }
+}
+
+// What is wrong with the op and verdict handed to a storage's execute, or
+// nullptr: the checks every storage makes before touching a key. Allocates
+// nothing (it runs on every step).
+inline const char* CheckStorageOp(const limify_storage_op* op, const limify_verdict* out) noexcept {
+  constexpr size_t kOpSizeNeeded = offsetof(limify_storage_op, apply_ctx) + sizeof(void*);
+  if (op == nullptr) return "execute: op is NULL";
+  if (op->struct_size < kOpSizeNeeded) return "execute: op struct is too small";
+  if (out == nullptr) return "execute: out is NULL";
+  if (op->n_keys == 0) return "execute: op has no keys";
+  if (op->keys == nullptr || op->state_sizes == nullptr) {
+    return "execute: op keys or state_sizes is NULL";
+  }
+  if (op->apply == nullptr) return "execute: op apply is NULL";
+  if (op->cost < 1) return "execute: cost must be at least 1";
+  for (size_t i = 0; i < op->n_keys; ++i) {
+    const limify_key& a = op->keys[i];
+    if (a.data == nullptr || a.size == 0) return "execute: a key is empty";
+    if (op->state_sizes[i] == 0) return "execute: a state size is 0";
+    // The keys must be distinct (one per limit); a repeat would alias states.
+    for (size_t j = 0; j < i; ++j) {
+      const limify_key& b = op->keys[j];
+      if (a.size == b.size && std::memcmp(a.data, b.data, a.size) == 0) {
+        return "execute: op repeats a key (each limit needs its own key)";
+      }
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace limify::plugin

@@ -18,38 +18,13 @@
 namespace limify::redis {
 namespace {
 
+using ::limify::plugin::CheckStorageOp;
 using ::limify::plugin::Guard;
 using ::limify::plugin::SetError;
 
-constexpr size_t kOpSizeNeeded = offsetof(limify_storage_op, apply_ctx) + sizeof(void*);
 
 void ReportError(limify_plugin_error* err, int32_t code, const char* message) {
   SetError(err, code, message);
-}
-
-// Returns what is wrong with `op`, or nullptr. No allocation: runs per step.
-const char* CheckOp(const limify_storage_op* op, const limify_verdict* out) {
-  if (op == nullptr) return "execute: op is NULL";
-  if (op->struct_size < kOpSizeNeeded) return "execute: op struct is too small";
-  if (out == nullptr) return "execute: out is NULL";
-  if (op->n_keys == 0) return "execute: op has no keys";
-  if (op->keys == nullptr || op->state_sizes == nullptr) {
-    return "execute: op keys or state_sizes is NULL";
-  }
-  if (op->apply == nullptr) return "execute: op apply is NULL";
-  if (op->cost < 1) return "execute: cost must be at least 1";
-  for (size_t i = 0; i < op->n_keys; ++i) {
-    const limify_key& a = op->keys[i];
-    if (a.data == nullptr || a.size == 0) return "execute: a key is empty";
-    if (op->state_sizes[i] == 0) return "execute: a state size is 0";
-    for (size_t j = 0; j < i; ++j) {
-      const limify_key& b = op->keys[j];
-      if (a.size == b.size && std::memcmp(a.data, b.data, a.size) == 0) {
-        return "execute: op repeats a key (each limit needs its own key)";
-      }
-    }
-  }
-  return nullptr;
 }
 
 int32_t Create(const char* options_json, const limify_storage_env* /*env*/,
@@ -85,7 +60,7 @@ int32_t Execute(void* instance, const limify_storage_op* op, limify_verdict* out
     if (instance == nullptr) {
       return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, "execute: instance is NULL");
     }
-    if (const char* problem = CheckOp(op, out)) {
+    if (const char* problem = CheckStorageOp(op, out)) {
       return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
     }
     return static_cast<RedisStorage*>(instance)->Execute(*op, out, err);

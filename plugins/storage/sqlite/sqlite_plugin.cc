@@ -17,12 +17,12 @@
 namespace limify::sqlite {
 namespace {
 
+using ::limify::plugin::CheckStorageOp;
 using ::limify::plugin::Guard;
 using ::limify::plugin::SetError;
 
 // A struct from the host is usable only if it is at least this large.
 constexpr size_t kEnvSizeNeeded = offsetof(limify_storage_env, clock_ctx) + sizeof(void*);
-constexpr size_t kOpSizeNeeded = offsetof(limify_storage_op, apply_ctx) + sizeof(void*);
 
 int32_t CodeOf(const absl::Status& status) {
   switch (status.code()) {
@@ -48,29 +48,6 @@ int32_t Report(const absl::Status& status, limify_plugin_error* err) {
   if (code == LIMIFY_PLUGIN_INVALID_ARGUMENT) code = LIMIFY_PLUGIN_UNAVAILABLE;
   if (code == LIMIFY_PLUGIN_OK) return code;
   return SetError(err, code, std::string(status.message()));
-}
-
-// Returns what is wrong with `op`, or nullptr. No allocation: runs per step.
-const char* CheckOp(const limify_storage_op* op) {
-  if (op == nullptr) return "execute: op is NULL";
-  if (op->struct_size < kOpSizeNeeded) return "execute: op struct is too small";
-  if (op->n_keys == 0) return "execute: op has no keys";
-  if (op->keys == nullptr || op->state_sizes == nullptr) {
-    return "execute: op keys or state_sizes is NULL";
-  }
-  if (op->apply == nullptr) return "execute: op apply is NULL";
-  for (size_t i = 0; i < op->n_keys; ++i) {
-    const limify_key& a = op->keys[i];
-    if (a.data == nullptr && a.size != 0) return "execute: a key's data is NULL";
-    // The keys must be distinct (one per limit); a repeat would alias states.
-    for (size_t j = 0; j < i; ++j) {
-      const limify_key& b = op->keys[j];
-      if (a.size == b.size && (a.size == 0 || std::memcmp(a.data, b.data, a.size) == 0)) {
-        return "execute: op repeats a key (each limit needs its own key)";
-      }
-    }
-  }
-  return nullptr;
 }
 
 int32_t Create(const char* options_json, const limify_storage_env* env, void** out_instance,
@@ -117,7 +94,7 @@ int32_t Execute(void* instance, const limify_storage_op* op, limify_verdict* out
     if (instance == nullptr) {
       return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, "execute: instance is NULL");
     }
-    if (const char* problem = CheckOp(op)) {
+    if (const char* problem = CheckStorageOp(op, out)) {
       return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
     }
     // The generic path for every algorithm (see README.md: why no native path).
