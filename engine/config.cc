@@ -24,6 +24,9 @@ using json::Key;
   } while (0)
 
 constexpr size_t kMaxRatesPerLimit = 8;
+// Beyond these a breaker never opens or never probes in any useful sense.
+constexpr int64_t kMaxBreakerThreshold = 1'000'000;
+constexpr int64_t kMaxBreakerRecoveryMs = 3'600'000;
 constexpr std::string_view kIdentityNames =
     "user_id, org_id, api_key, client_ip";
 
@@ -424,6 +427,44 @@ absl::Status ParseIdentityPlans(const Json& v, Config* out) {
   return absl::OkStatus();
 }
 
+// false, true (the defaults) or {"failure_threshold": N, "recovery_timeout_ms": M}.
+absl::Status ParseCircuitBreaker(const Json& v, std::optional<BreakerSettings>* out) {
+  constexpr std::string_view kPath = "circuit_breaker";
+  if (v.is_boolean()) {
+    if (!v.get<bool>()) out->reset();
+    return absl::OkStatus();
+  }
+  if (!v.is_object()) {
+    return json::TypeError(kPath,
+                           "false, true or an object {\"failure_threshold\": N, "
+                           "\"recovery_timeout_ms\": M}",
+                           v);
+  }
+  LIMIFY_RETURN_IF_ERROR(json::CheckKeys(v, kPath, {"failure_threshold", "recovery_timeout_ms"}));
+  BreakerSettings settings;
+  if (v.contains("failure_threshold")) {
+    const std::string path = Key(kPath, "failure_threshold");
+    absl::StatusOr<int64_t> n = json::GetInt(v["failure_threshold"], path);
+    if (!n.ok() || *n < 1 || *n > kMaxBreakerThreshold) {
+      return json::TypeError(
+          path, "an integer from 1 to " + std::to_string(kMaxBreakerThreshold), v["failure_threshold"]);
+    }
+    settings.failure_threshold = *n;
+  }
+  if (v.contains("recovery_timeout_ms")) {
+    const std::string path = Key(kPath, "recovery_timeout_ms");
+    absl::StatusOr<int64_t> ms = json::GetInt(v["recovery_timeout_ms"], path);
+    if (!ms.ok() || *ms < 1 || *ms > kMaxBreakerRecoveryMs) {
+      return json::TypeError(path,
+                             "milliseconds from 1 to " + std::to_string(kMaxBreakerRecoveryMs),
+                             v["recovery_timeout_ms"]);
+    }
+    settings.recovery_timeout_us = *ms * 1000;
+  }
+  *out = settings;
+  return absl::OkStatus();
+}
+
 absl::Status ParseStringList(const Json& v, const std::string& path,
                              std::vector<std::string>* out) {
   if (!v.is_array()) return json::TypeError(path, "a list of strings", v);
@@ -445,8 +486,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view json_text) {
   if (!root.is_object()) return json::TypeError("config", "a JSON object", root);
   LIMIFY_RETURN_IF_ERROR(json::CheckKeys(
       root, "",
-      {"storage", "clock", "plugin_paths", "identity", "failure_mode", "rules", "default_rule",
-       "identity_plans"}));
+      {"storage", "clock", "plugin_paths", "identity", "failure_mode", "circuit_breaker", "rules",
+       "default_rule", "identity_plans"}));
 
   Config config;
   if (root.contains("storage")) LIMIFY_RETURN_IF_ERROR(ParseStorage(root["storage"], &config.storage));
@@ -463,6 +504,9 @@ absl::StatusOr<Config> ParseConfig(std::string_view json_text) {
     size_t f = 0;
     LIMIFY_RETURN_IF_ERROR(ParseChoice(root["failure_mode"], "failure_mode", {"open", "closed"}, &f));
     config.failure_mode = f == 0 ? FailureMode::kOpen : FailureMode::kClosed;
+  }
+  if (root.contains("circuit_breaker")) {
+    LIMIFY_RETURN_IF_ERROR(ParseCircuitBreaker(root["circuit_breaker"], &config.circuit_breaker));
   }
   if (root.contains("rules")) LIMIFY_RETURN_IF_ERROR(ParseRules(root["rules"], &config));
   if (root.contains("default_rule")) LIMIFY_RETURN_IF_ERROR(ParseDefaultRule(root["default_rule"], &config));

@@ -25,6 +25,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "engine/circuit_breaker.h"
 #include "engine/rate.h"
 
 namespace limify {
@@ -73,6 +74,8 @@ struct Config {
   std::vector<std::string> plugin_paths;
   IdentityConfig identity;
   FailureMode failure_mode = FailureMode::kOpen;
+  // "circuit_breaker": false disables it (nullopt); true or {} takes the defaults.
+  std::optional<BreakerSettings> circuit_breaker = BreakerSettings{};
   std::vector<RuleConfig> rules;  // declaration order
   std::optional<RuleConfig> default_rule;
   // identity_plans: kind -> identity value (raw, as the host passes it) -> plan id.

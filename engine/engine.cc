@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/absl_compat.h"
+#include "engine/circuit_breaker.h"
 #include "engine/clock.h"
 #include "engine/config.h"
 #include "engine/identity_hasher.h"
@@ -185,50 +186,124 @@ void DecideWithoutStorage(const CompiledLimits& limits, bool allowed, bool degra
   out->retry_after_us = allowed ? 0 : kFailClosedRetryUs;
 }
 
-// Runs the rule's limits through the storage in one atomic step. A storage
-// failure the failure policy decides around is counted and left in
-// `*hidden` for the error listener; the returned error is what the policy
-// must not hide.
-absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledLimits& limits,
-                    const Identity& identity, int64_t cost, bool peek, Decision* out,
-                    Metrics& metrics, MetricSlot slot, absl::Status* hidden) {
+const char* FailureModeName(FailureMode mode) {
+  return mode == FailureMode::kOpen ? "open" : "closed";
+}
+
+// What a call reports to the error listener besides the error it returns.
+struct Reports {
+  absl::Status hidden;   // a storage failure the failure policy decided around
+  absl::Status breaker;  // the circuit breaker opened (once per opening)
+};
+
+// The error listener hears once per opening of the breaker, not once per
+// check it short-circuits: a dead server under load would otherwise flood
+// the listener with one identical error per request.
+absl::Status BreakerOpened(const Runtime& rt, CircuitBreaker::Transition transition) {
+  const BreakerSettings& settings = rt.breaker->settings();
+  const bool open = rt.config.failure_mode == FailureMode::kOpen;
+  return absl::UnavailableError(absl::StrCat(
+      "storage \"", rt.config.storage.type, "\": circuit breaker ",
+      transition == CircuitBreaker::Transition::kOpened
+          ? absl::StrCat("opened after ", settings.failure_threshold, " consecutive failures")
+          : std::string("probe failed, open again"),
+      "; for ", settings.recovery_timeout_us / 1000, " ms failure_mode \"",
+      FailureModeName(rt.config.failure_mode), "\" ", open ? "allows" : "denies",
+      " every request without calling the storage (degraded), then one request probes it"));
+}
+
+// One storage step of a rule for one identity: its keys, the host's apply
+// and the op the storage runs, then the storage's answer. Not movable: the
+// op points into it.
+struct StorageStep {
+  StorageStep() = default;
+  StorageStep(const StorageStep&) = delete;
+  StorageStep& operator=(const StorageStep&) = delete;
+
+  const CompiledRule* rule = nullptr;
+  const CompiledLimits* limits = nullptr;
   StorageKeys keys;
-  BuildKeys(rt, limits, identity, &keys);
-
-  LimitApplication app{rule.algorithm, limits.specs.data(), limits.state_sizes.data(),
-                       limits.specs.size(), cost, peek};
+  LimitApplication app{};
   limify_storage_op op{};
-  op.struct_size = sizeof(op);
-  op.mode = peek ? LIMIFY_MODE_PEEK : LIMIFY_MODE_CHECK;
-  op.n_keys = keys.size();
-  op.keys = keys.keys();
-  op.state_sizes = limits.state_sizes.data();
-  op.algorithm = rule.algorithm->name;
-  op.specs = limits.specs.data();
-  op.cost = cost;
-  op.apply = &ApplyLimits;
-  op.apply_ctx = &app;
-
+  CircuitBreaker::Ticket ticket{CircuitBreaker::Pass::kCall, 0};
   limify_verdict verdict{};
-  verdict.struct_size = sizeof(verdict);
   limify_plugin_error err;
-  const limify_storage* storage = rt.storage->vtable();
-  const int32_t rc = storage->execute(rt.storage->instance(), &op, &verdict, &err);
+  int32_t rc = LIMIFY_PLUGIN_OK;
+};
 
+// Asks the breaker whether `step` may call the storage. When it may not,
+// the failure policy decides now (degraded) and `step` must not be run.
+bool AdmitStep(const Runtime& rt, StorageStep& step, Decision* out, Metrics& metrics,
+               MetricSlot slot) {
   out->matched = true;
-  out->rule_id = rule.id;
-  out->plan_id = limits.plan_id;
+  out->rule_id = step.rule->id;
+  out->plan_id = step.limits->plan_id;
+  if (rt.breaker == nullptr) return true;
+  step.ticket = rt.breaker->Admit(rt.storage->clock());
+  if (step.ticket.pass != CircuitBreaker::Pass::kReject) return true;
+  metrics.CountShortCircuit(slot);
+  DecideWithoutStorage(*step.limits, rt.config.failure_mode == FailureMode::kOpen,
+                       /*degraded=*/true, out);
+  return false;
+}
+
+// Builds the keys and the op of an admitted step.
+void PrepareStep(const Runtime& rt, const Identity& identity, int64_t cost, bool peek,
+                 StorageStep& step) {
+  const CompiledLimits& limits = *step.limits;
+  BuildKeys(rt, limits, identity, &step.keys);
+  step.app = LimitApplication{step.rule->algorithm, limits.specs.data(),
+                              limits.state_sizes.data(), limits.specs.size(), cost, peek};
+  step.op.struct_size = sizeof(step.op);
+  step.op.mode = peek ? LIMIFY_MODE_PEEK : LIMIFY_MODE_CHECK;
+  step.op.n_keys = step.keys.size();
+  step.op.keys = step.keys.keys();
+  step.op.state_sizes = limits.state_sizes.data();
+  step.op.algorithm = step.rule->algorithm->name;
+  step.op.specs = limits.specs.data();
+  step.op.cost = cost;
+  step.op.apply = &ApplyLimits;
+  step.op.apply_ctx = &step.app;
+  step.verdict = limify_verdict{};
+  step.verdict.struct_size = sizeof(step.verdict);
+}
+
+void RunStep(const Runtime& rt, StorageStep& step) {
+  step.rc = rt.storage->vtable()->execute(rt.storage->instance(), &step.op, &step.verdict,
+                                          &step.err);
+}
+
+// Turns the storage's answer to a run step into the decision. A storage
+// failure the failure policy decides around is counted and left in
+// `reports` for the error listener; the returned error is what the policy
+// must not hide.
+absl::Status FinishStep(const Runtime& rt, StorageStep& step, Decision* out, Metrics& metrics,
+                        MetricSlot slot, Reports* reports) {
+  const CompiledRule& rule = *step.rule;
+  const CompiledLimits& limits = *step.limits;
+  const int32_t rc = step.rc;
+  // The algorithm failed, not the storage (which answered).
+  const bool algorithm_failed = rc != LIMIFY_PLUGIN_OK && step.app.apply_failure != LIMIFY_PLUGIN_OK;
+  if (rt.breaker != nullptr) {
+    const auto transition = rt.breaker->Record(
+        step.ticket, !algorithm_failed && IsStorageFailure(rc), rt.storage->clock());
+    if (transition == CircuitBreaker::Transition::kOpened ||
+        transition == CircuitBreaker::Transition::kReopened) {
+      metrics.CountBreakerOpened();
+      reports->breaker = BreakerOpened(rt, transition);
+    }
+  }
   if (rc != LIMIFY_PLUGIN_OK) {
-    if (app.apply_failure != LIMIFY_PLUGIN_OK) {
-      // The algorithm failed, not the storage. A host that looks only at
-      // `allowed` must not let this request through.
+    const bool peek = step.op.mode == LIMIFY_MODE_PEEK;
+    if (algorithm_failed) {
+      // A host that looks only at `allowed` must not let this request through.
       DecideWithoutStorage(limits, /*allowed=*/false, /*degraded=*/false, out);
-      return PluginStatus(rc, err, absl::StrCat("rule \"", rule.id, "\": algorithm \"",
-                                                rule.algorithm->name, "\""));
+      return PluginStatus(rc, step.err, absl::StrCat("rule \"", rule.id, "\": algorithm \"",
+                                                     rule.algorithm->name, "\""));
     }
     metrics.CountStorageError(slot, rc);
     absl::Status failure = PluginStatus(
-        rc, err,
+        rc, step.err,
         absl::StrCat("storage \"", rt.config.storage.type, "\": ", peek ? "peek" : "check",
                      " of rule \"", rule.id, "\" plan \"", limits.plan_id, "\" failed"));
     if (!IsStorageFailure(rc)) {
@@ -237,12 +312,14 @@ absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledL
     }
     const bool open = rt.config.failure_mode == FailureMode::kOpen;
     DecideWithoutStorage(limits, open, /*degraded=*/true, out);
-    *hidden = absl::Status(
+    reports->hidden = absl::Status(
         failure.code(),
-        absl::StrCat(failure.message(), "; failure_mode \"", open ? "open" : "closed", "\" ",
-                     open ? "allowed" : "denied", " the request without the storage (degraded)"));
+        absl::StrCat(failure.message(), "; failure_mode \"", FailureModeName(rt.config.failure_mode),
+                     "\" ", open ? "allowed" : "denied",
+                     " the request without the storage (degraded)"));
     return absl::OkStatus();
   }
+  const limify_verdict& verdict = step.verdict;
   const size_t binding = verdict.binding_limit < limits.specs.size() ? verdict.binding_limit : 0;
   out->allowed = verdict.allowed != 0;
   out->degraded = false;
@@ -254,16 +331,54 @@ absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledL
   return absl::OkStatus();
 }
 
+// Runs the rule's limits through the storage in one atomic step, unless the
+// circuit breaker is open.
+absl::Status Decide(const Runtime& rt, const CompiledRule& rule, const CompiledLimits& limits,
+                    const Identity& identity, int64_t cost, bool peek, Decision* out,
+                    Metrics& metrics, MetricSlot slot, Reports* reports) {
+  StorageStep step;
+  step.rule = &rule;
+  step.limits = &limits;
+  if (!AdmitStep(rt, step, out, metrics, slot)) return absl::OkStatus();
+  PrepareStep(rt, identity, cost, peek, step);
+  RunStep(rt, step);
+  return FinishStep(rt, step, out, metrics, slot, reports);
+}
+
 absl::Status Forget(const Runtime& rt, const CompiledRule& rule, const CompiledLimits& limits,
-                    const Identity& identity, Metrics& metrics, MetricSlot slot) {
+                    const Identity& identity, Metrics& metrics, MetricSlot slot,
+                    Reports* reports) {
+  const std::string_view what = "reset of rule \"";
+  CircuitBreaker::Ticket ticket{CircuitBreaker::Pass::kCall, 0};
+  if (rt.breaker != nullptr) {
+    ticket = rt.breaker->Admit(rt.storage->clock());
+    if (ticket.pass == CircuitBreaker::Pass::kReject) {
+      // Forgetting cannot be decided by a policy: say so at once.
+      metrics.CountShortCircuit(slot);
+      return absl::UnavailableError(absl::StrCat(
+          "storage \"", rt.config.storage.type, "\": ", AbslView(what), rule.id, "\" plan \"",
+          limits.plan_id, "\" not attempted: the circuit breaker is open after repeated storage "
+          "failures (next probe in ", (rt.breaker->RetryInUs(rt.storage->clock()) + 999) / 1000,
+          " ms)"));
+    }
+  }
   StorageKeys keys;
   BuildKeys(rt, limits, identity, &keys);
   limify_plugin_error err;
   int32_t rc = rt.storage->vtable()->remove(rt.storage->instance(), keys.keys(), keys.size(), &err);
+  if (rt.breaker != nullptr) {
+    const auto transition =
+        rt.breaker->Record(ticket, IsStorageFailure(rc), rt.storage->clock());
+    if (transition == CircuitBreaker::Transition::kOpened ||
+        transition == CircuitBreaker::Transition::kReopened) {
+      metrics.CountBreakerOpened();
+      reports->breaker = BreakerOpened(rt, transition);
+    }
+  }
   if (rc == LIMIFY_PLUGIN_OK) return absl::OkStatus();
   metrics.CountStorageError(slot, rc);
   return PluginStatus(rc, err,
-                      absl::StrCat("storage \"", rt.config.storage.type, "\": reset of rule \"",
+                      absl::StrCat("storage \"", rt.config.storage.type, "\": ", AbslView(what),
                                    rule.id, "\" plan \"", limits.plan_id, "\" failed"));
 }
 
@@ -328,7 +443,7 @@ struct Engine::Impl {
     const uint64_t start = metrics->StartTimer();
     const MetricSlot slot = ThisThreadMetricSlot();
     DecisionCounters* counters = nullptr;
-    absl::Status hidden;
+    Reports reports;
     absl::Status status = CheckCost(request.cost);
     if (status.ok()) {
       ReadMostly<Runtime>::Pin rt(runtime);
@@ -338,17 +453,17 @@ struct Engine::Impl {
         counters = &metrics->unmatched();
       } else {
         status = Decide(*rt, *r.rule, *r.limits, r.identity, request.cost, peek, out, *metrics,
-                        slot, &hidden);
+                        slot, &reports);
         counters = r.limits->counters;
       }
     }
-    return Finish(slot, start, peek ? nullptr : counters, out, hidden, std::move(status));
+    return Finish(slot, start, peek ? nullptr : counters, out, reports, std::move(status));
   }
 
   // Counts a finished call (a decision when `counters` is set) and reports
   // its errors. Runs outside every pin, so the listener may reload.
   absl::Status Finish(MetricSlot slot, uint64_t start, DecisionCounters* counters,
-                      const Decision* out, const absl::Status& hidden, absl::Status status) {
+                      const Decision* out, const Reports& reports, absl::Status status) {
     if (status.ok()) {
       if (counters != nullptr) {
         counters->Count(slot, out->allowed, out->degraded);
@@ -357,7 +472,8 @@ struct Engine::Impl {
     } else {
       metrics->CountError(slot);
     }
-    if (!hidden.ok()) Report(hidden);
+    if (!reports.hidden.ok()) Report(reports.hidden);
+    if (!reports.breaker.ok()) Report(reports.breaker);
     if (!status.ok()) Report(status);
     return status;
   }
@@ -422,6 +538,7 @@ absl::Status Engine::Peek(const Request& request, Decision* out) {
 
 absl::Status Engine::Reset(const Request& request) {
   const MetricSlot slot = ThisThreadMetricSlot();
+  Reports reports;
   absl::Status status;
   {
     ReadMostly<Runtime>::Pin rt(impl_->runtime);
@@ -429,12 +546,14 @@ absl::Status Engine::Reset(const Request& request) {
     if (rule == nullptr) return absl::OkStatus();  // nothing is limited, nothing to forget
     // Every plan's state: the identity's plan may have changed since it was counted.
     const Identity identity = ResolveIdentity(rt->config, request);
-    status = Forget(*rt, *rule, rule->default_limits, identity, *impl_->metrics, slot);
+    status = Forget(*rt, *rule, rule->default_limits, identity, *impl_->metrics, slot, &reports);
     for (const auto& [plan_id, limits] : rule->plans) {
-      if (status.ok()) status = Forget(*rt, *rule, limits, identity, *impl_->metrics, slot);
+      if (status.ok()) {
+        status = Forget(*rt, *rule, limits, identity, *impl_->metrics, slot, &reports);
+      }
     }
   }
-  return impl_->Finish(slot, 0, nullptr, nullptr, absl::OkStatus(), std::move(status));
+  return impl_->Finish(slot, 0, nullptr, nullptr, reports, std::move(status));
 }
 
 absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identity,
@@ -442,7 +561,7 @@ absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identit
   const uint64_t start = impl_->metrics->StartTimer();
   const MetricSlot slot = ThisThreadMetricSlot();
   DecisionCounters* counters = nullptr;
-  absl::Status hidden;
+  Reports reports;
   absl::Status status = identity.empty()
                             ? absl::InvalidArgumentError("identity must not be empty")
                             : CheckCost(cost);
@@ -454,15 +573,16 @@ absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identit
     } else {
       const CompiledRule& rule = *it->second;
       status = Decide(*rt, rule, rule.default_limits, Identity{"key", identity, nullptr}, cost,
-                      /*peek=*/false, out, *impl_->metrics, slot, &hidden);
+                      /*peek=*/false, out, *impl_->metrics, slot, &reports);
       counters = rule.default_limits.counters;
     }
   }
-  return impl_->Finish(slot, start, counters, out, hidden, std::move(status));
+  return impl_->Finish(slot, start, counters, out, reports, std::move(status));
 }
 
 absl::Status Engine::ResetKey(std::string_view rule_id, std::string_view identity) {
   const MetricSlot slot = ThisThreadMetricSlot();
+  Reports reports;
   absl::Status status;
   if (identity.empty()) {
     status = absl::InvalidArgumentError("identity must not be empty");
@@ -473,10 +593,10 @@ absl::Status Engine::ResetKey(std::string_view rule_id, std::string_view identit
       status = absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
     } else {
       status = Forget(*rt, *it->second, it->second->default_limits,
-                      Identity{"key", identity, nullptr}, *impl_->metrics, slot);
+                      Identity{"key", identity, nullptr}, *impl_->metrics, slot, &reports);
     }
   }
-  return impl_->Finish(slot, 0, nullptr, nullptr, absl::OkStatus(), std::move(status));
+  return impl_->Finish(slot, 0, nullptr, nullptr, reports, std::move(status));
 }
 
 absl::Status Engine::Reload(std::string_view config_json) {
@@ -516,7 +636,11 @@ absl::StatusOr<std::string> Engine::Stats(StatsFormat format) const {
   MetricsSnapshot snapshot = impl_->metrics->Snapshot();
   {
     ReadMostly<Runtime>::Pin rt(impl_->runtime);
-    snapshot.keys = KeyCount(*rt->storage);
+    const CircuitBreaker* breaker = rt->breaker.get();
+    snapshot.breaker.enabled = breaker != nullptr;
+    snapshot.breaker.state = breaker != nullptr ? static_cast<int>(breaker->state()) : 0;
+    // A scrape never waits on a storage the breaker keeps away from.
+    if (snapshot.breaker.state == 0) snapshot.keys = KeyCount(*rt->storage);
   }
   switch (format) {
     case StatsFormat::kJson:

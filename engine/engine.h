@@ -80,9 +80,11 @@ struct Decision {
 // Called with every error a call meets: storage errors the failure policy
 // hides (the decision is degraded; the status is the storage's code, e.g.
 // kUnavailable, and its message names the storage, the operation, the rule
-// and plan, the storage's own message and what the policy decided) and
-// every error Check, Peek, CheckKey, Reset and ResetKey return (the same
-// status). Runs on the calling thread after the call's work is done, from
+// and plan, the storage's own message and what the policy decided), each
+// opening of the storage's circuit breaker (once per opening, kUnavailable;
+// the checks it then short-circuits are not reported one by one, see
+// engine/circuit_breaker.h) and every error Check, Peek, CheckKey, Reset and
+// ResetKey return (the same status). Runs on the calling thread after the call's work is done, from
 // many threads at once; it may call Check or Reload, but not
 // SetErrorListener. Exceptions it throws are swallowed (an observer never
 // changes a decision). Costs nothing on calls without an error.
@@ -102,13 +104,16 @@ class Engine {
 
   // Decides and consumes. A storage that is unreachable or too slow is not
   // an error: the failure policy decides and the decision is marked
-  // degraded. Errors are for bad arguments (cost < 1) and for failures the
+  // degraded. After "circuit_breaker".failure_threshold such failures in a
+  // row the storage is not called at all (the policy decides at once) until
+  // a probe, one recovery_timeout later, finds it answering again. Errors are for bad arguments (cost < 1) and for failures the
   // policy must not hide (an algorithm refusing its input, a plugin bug).
   absl::Status Check(const Request& request, Decision* out);
   // Decides without consuming anything.
   absl::Status Peek(const Request& request, Decision* out);
   // Forgets the state of the request's identity under its rule, for every
   // plan of the rule (the identity's plan may have changed since).
+  // kUnavailable at once while the circuit breaker is open.
   absl::Status Reset(const Request& request);
   // The direct form for hosts without HTTP requests: `identity` is any
   // non-empty string, limited by the rule whose id is `rule_id` (the default

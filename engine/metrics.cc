@@ -116,7 +116,9 @@ MetricsSnapshot Metrics::Snapshot() const {
     sum_ticks += Load(s.latency_sum_ticks);
     for (size_t k = 0; k < kStorageErrorKinds; ++k) snap.storage_errors[k] += Load(s.storage_errors[k]);
     snap.errors += Load(s.errors);
+    snap.breaker.short_circuited += Load(s.short_circuited);
   }
+  snap.breaker.opened = Load(breaker_opened_);
   for (uint64_t n : snap.latency_buckets) snap.latency_count += n;
   snap.latency_sum_seconds = static_cast<double>(sum_ticks) / clock_.ticks_per_second();
   return snap;

@@ -28,7 +28,12 @@
 //  - storage_errors: every failed storage call (a check, a peek, a reset),
 //    by the plugin's code, whether the failure policy hid it or not;
 //    algorithm failures are errors, not storage errors;
-//  - errors: every error Check, Peek, CheckKey, Reset and ResetKey returned.
+//  - errors: every error Check, Peek, CheckKey, Reset and ResetKey returned;
+//  - circuit breaker: how often it opened (a failed probe opens it again and
+//    counts again) and the storage calls it short-circuited (checks and
+//    peeks decided by the failure policy, and resets refused, without
+//    calling the storage; these are not storage errors). Its state is the
+//    current storage's, filled in by the engine.
 #ifndef LIMIFY_ENGINE_METRICS_H_
 #define LIMIFY_ENGINE_METRICS_H_
 
@@ -138,6 +143,12 @@ struct MetricsSnapshot {
   uint64_t latency_count = 0;
   double latency_sum_seconds = 0;
   std::optional<int64_t> keys;  // the storage's key count, when it reports one
+  struct Breaker {
+    bool enabled = false;
+    int state = 0;  // 0 closed, 1 open, 2 half-open (CircuitBreaker::State)
+    uint64_t opened = 0;
+    uint64_t short_circuited = 0;
+  } breaker;
 };
 
 class Metrics {
@@ -168,6 +179,9 @@ class Metrics {
     Bump(stripes_[slot.index].storage_errors[StorageErrorKindOf(plugin_code)], slot);
   }
   void CountError(MetricSlot slot) { Bump(stripes_[slot.index].errors, slot); }
+  void CountShortCircuit(MetricSlot slot) { Bump(stripes_[slot.index].short_circuited, slot); }
+  // Rare (once per opening): one shared counter.
+  void CountBreakerOpened() { breaker_opened_.fetch_add(1, std::memory_order_relaxed); }
 
   // Everything but `keys`, which only the storage knows.
   MetricsSnapshot Snapshot() const;
@@ -178,11 +192,13 @@ class Metrics {
     std::atomic<uint64_t> latency_sum_ticks{0};
     std::atomic<uint64_t> storage_errors[kStorageErrorKinds] = {};
     std::atomic<uint64_t> errors{0};
+    std::atomic<uint64_t> short_circuited{0};
   };
 
   const CycleClock& clock_;
   uint64_t bound_ticks_[kLatencyBounds];
   Stripe stripes_[kMetricSlots];
+  std::atomic<uint64_t> breaker_opened_{0};
 
   mutable std::mutex cells_mu_;
   absl::flat_hash_map<std::pair<std::string, std::string>, std::unique_ptr<DecisionCounters>>

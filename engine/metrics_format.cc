@@ -40,6 +40,15 @@ void DecisionSamples(std::string* out, std::string_view name,
   absl::StrAppend(out, AbslView(name), labels, "\",outcome=\"denied\"} ", denied, "\n");
 }
 
+std::string_view BreakerStateName(int state) {
+  switch (state) {
+    case 0: return "closed";
+    case 1: return "open";
+    case 2: return "half_open";
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 std::string EscapePrometheusLabel(std::string_view value) {
@@ -85,7 +94,13 @@ std::string RenderStatsJson(const MetricsSnapshot& snap) {
                {{"buckets", std::move(buckets)},
                 {"sum", snap.latency_sum_seconds * 1e6},
                 {"count", snap.latency_count}}},
-              {"keys", snap.keys.has_value() ? Json(*snap.keys) : Json(nullptr)}};
+              {"keys", snap.keys.has_value() ? Json(*snap.keys) : Json(nullptr)},
+              {"circuit_breaker",
+               {{"enabled", snap.breaker.enabled},
+                {"state", snap.breaker.state},
+                {"state_name", std::string(BreakerStateName(snap.breaker.state))},
+                {"opened", snap.breaker.opened},
+                {"short_circuited", snap.breaker.short_circuited}}}};
   // Ids are ASCII; replace rather than throw should a byte ever not be UTF-8.
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
@@ -129,6 +144,16 @@ std::string RenderStatsPrometheus(const MetricsSnapshot& snap) {
     Family(&out, "limify_keys", "gauge", "Keys the storage holds.");
     absl::StrAppend(&out, "limify_keys ", *snap.keys, "\n");
   }
+  Family(&out, "limify_circuit_breaker_state", "gauge",
+         "The storage's circuit breaker: 0 closed, 1 open, 2 half-open (always 0 when disabled).");
+  absl::StrAppend(&out, "limify_circuit_breaker_state ", snap.breaker.state, "\n");
+  Family(&out, "limify_circuit_breaker_opened_total", "counter",
+         "Times the circuit breaker opened (a failed probe opens it again).");
+  absl::StrAppend(&out, "limify_circuit_breaker_opened_total ", snap.breaker.opened, "\n");
+  Family(&out, "limify_circuit_breaker_short_circuited_total", "counter",
+         "Storage calls the open circuit breaker spared: decided by the failure policy instead.");
+  absl::StrAppend(&out, "limify_circuit_breaker_short_circuited_total ",
+                  snap.breaker.short_circuited, "\n");
   return out;
 }
 

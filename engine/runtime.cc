@@ -210,6 +210,13 @@ absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config,
     if (!storage.ok()) return storage.status();
     runtime->storage = *std::move(storage);
   }
+  if (config.circuit_breaker.has_value()) {
+    const bool keep = previous != nullptr && runtime->storage == previous->storage &&
+                      previous->breaker != nullptr &&
+                      previous->breaker->settings() == *config.circuit_breaker;
+    runtime->breaker =
+        keep ? previous->breaker : std::make_shared<CircuitBreaker>(*config.circuit_breaker);
+  }
   AttachCounters(runtime->rules, runtime->default_rule, metrics);
   runtime->config = std::move(config);
   return std::unique_ptr<const Runtime>(std::move(runtime));

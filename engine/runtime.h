@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "engine/circuit_breaker.h"
 #include "engine/clock.h"
 #include "engine/config.h"
 #include "engine/identity_hasher.h"
@@ -72,6 +73,8 @@ struct Runtime {
   std::vector<std::string> plugin_dirs;  // the search path the registry was loaded from
   std::shared_ptr<const PluginRegistry> registry;
   std::shared_ptr<StorageInstance> storage;
+  // The storage's breaker; null when disabled ("circuit_breaker": false).
+  std::shared_ptr<CircuitBreaker> breaker;
   std::vector<CompiledRule> rules;  // config order; route table indexes it
   std::optional<CompiledRule> default_rule;
   absl::flat_hash_map<std::string, const CompiledRule*> rules_by_id;
@@ -82,7 +85,9 @@ struct Runtime {
 // Compiles `config`. Reuses `previous`'s plugins and storage when the plugin
 // search path, the clock and the storage configuration are unchanged, so a
 // reload keeps state (and the manual clock's time); otherwise loads plugins
-// and creates the storage anew. Every rule and plan counts its decisions in
+// and creates the storage anew. The circuit breaker goes with the storage: a
+// kept storage keeps its breaker (state included) unless the breaker's
+// settings changed, and a new storage starts with a new, closed one. Every rule and plan counts its decisions in
 // `metrics`' cell of (rule id, plan id), which must outlive the runtime; a
 // configuration that fails to compile adds no cell.
 absl::StatusOr<std::unique_ptr<const Runtime>> CompileRuntime(Config config,

@@ -206,7 +206,7 @@ TEST(ParseConfig, DeepNestingIsRefused) {
 TEST(ParseConfig, UnknownKeysAreErrorsAtEveryLevel) {
   EXPECT_EQ(ErrorOf(R"({"rule": []})"),
             "rule: unknown key (expected storage, clock, plugin_paths, identity, "
-            "failure_mode, rules, default_rule, identity_plans)");
+            "failure_mode, circuit_breaker, rules, default_rule, identity_plans)");
   EXPECT_EQ(ErrorOf(OneRule(R"("ratee": "1/s")")),
             "rules[0].ratee: unknown key (expected id, method, path, priority, algorithm, "
             "rate, burst, plans)");
@@ -220,7 +220,7 @@ TEST(ParseConfig, UnknownKeysAreErrorsAtEveryLevel) {
             "identity_plans.email: unknown key (expected user_id, org_id, api_key, client_ip)");
   EXPECT_EQ(ErrorOf(R"({"odd key": 1})"),
             "[\"odd key\"]: unknown key (expected storage, clock, plugin_paths, identity, "
-            "failure_mode, rules, default_rule, identity_plans)");
+            "failure_mode, circuit_breaker, rules, default_rule, identity_plans)");
 }
 
 TEST(ParseConfig, RateErrorsArePrefixedWithTheirPath) {

@@ -62,10 +62,10 @@ class Recorder {
   std::vector<absl::Status> seen_;
 };
 
-std::string UnavailableStorageConfig(const char* mode) {
+std::string UnavailableStorageConfig(const char* mode, const char* breaker = "true") {
   return absl::StrCat(R"({"storage": {"type": "unavailable"}, "plugin_paths": [")",
                       LIMIFY_TEST_PLUGIN_DIR, R"(/unavailable_storage"], "failure_mode": ")", mode,
-                      R"(", "rules": [{"id": "s", "path": "/s", "rate": "5/second"}]})");
+                      R"(", "circuit_breaker": )", breaker, R"(, "rules": [{"id": "s", "path": "/s", "rate": "5/second"}]})");
 }
 
 TEST(ErrorListenerTest, HearsStorageErrorsTheFailurePolicyHides) {
@@ -260,7 +260,8 @@ TEST(ErrorListenerTest, AnotherEnginesListenerMaySetThisOne) {
 }
 
 TEST(ErrorListenerTest, ManyThreadsHearEveryError) {
-  auto engine = MakeEngine(UnavailableStorageConfig("open"));
+  // Without a breaker every check calls the storage and meets its error.
+  auto engine = MakeEngine(UnavailableStorageConfig("open", "false"));
   std::atomic<int> heard{0};
   ASSERT_TRUE(engine->SetErrorListener([&](const absl::Status&) { heard.fetch_add(1); }).ok());
   std::vector<std::thread> threads;

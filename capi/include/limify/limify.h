@@ -300,7 +300,9 @@ LIMIFY_EXPORT limify_status limify_set_plan_provider(limify_engine* engine,
 #define LIMIFY_STATS_PROMETHEUS 1 /* text exposition format 0.0.4 */
 
 /* Writes the engine's metrics: decisions by rule, plan and outcome, storage
- * errors, degraded decisions, a check latency histogram and the keys held.
+ * errors, degraded decisions, a check latency histogram, the keys held and
+ * the storage's circuit breaker (state 0 closed, 1 open, 2 half-open; times
+ * opened; storage calls it short-circuited).
  * Labels are bounded by rules and plans, never by identities. *needed
  * (required) receives the size the text needs including its NUL; if len is
  * smaller the call returns LIMIFY_BUFFER_TOO_SMALL and leaves buf alone (buf
