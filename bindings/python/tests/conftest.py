@@ -76,3 +76,12 @@ def web_config(storage: dict[str, Any] | None = None, **extra: Any) -> dict[str,
     config: dict[str, Any] = {"storage": storage or {"type": "memory"}, "rules": WEB_RULES}
     config.update(extra)
     return config
+
+
+@pytest.fixture
+def silent_redis_url() -> Iterator[str]:
+    """A loopback port that accepts connections and never answers: every command times out."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        yield f"redis://127.0.0.1:{s.getsockname()[1]}"
