@@ -227,3 +227,14 @@ def test_route_dependency_without_middleware_still_answers_429() -> None:
     r = client.get("/s")
     assert r.status_code == 429 and r.headers["Retry-After"] == "1200"
     assert r.json() == {"detail": "Rate limit exceeded"}  # FastAPI's own HTTPException body
+
+
+@pytest.mark.parametrize(("mode", "status"), [("open", 200), ("closed", 503)])
+def test_an_engine_error_follows_the_failure_mode(mode: str, status: int) -> None:
+    # identify() hands the engine an identity it refuses (a NUL): the call fails.
+    engine = Engine(web_config(failure_mode=mode))
+    app = fastapi_app(engine, identify=lambda request: {"user_id": "bad\0id"})
+    r = TestClient(app).get("/items")
+    assert r.status_code == status
+    if status == 503:
+        assert r.json() == {"detail": "Rate limiter unavailable"} and r.headers["Retry-After"] == "1"
