@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import struct
 from dataclasses import dataclass
 
 from . import _lib
@@ -27,7 +28,7 @@ class Request:
     cost: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Decision:
     """The answer to one request. Times are exact microseconds, as the engine computed them.
 
@@ -111,21 +112,31 @@ class Decision:
 
     @classmethod
     def _from_c(cls, d: _lib.Decision) -> Decision:
-        limit = d.limit
+        # One unpack of the whole struct and a __dict__ fill: reading ten ctypes
+        # fields and a frozen dataclass's __init__ cost more than the C call.
+        (_, allowed, matched, degraded, limit, remaining, reset, retry, period,
+         rule, plan) = _DECISION_LAYOUT.unpack_from(d)
         unlimited = limit == _lib.UNLIMITED
-        retry = d.retry_after_us
-        return cls(
-            allowed=d.allowed != 0,
-            matched=d.matched != 0,
-            degraded=d.degraded != 0,
+        obj = object.__new__(cls)
+        obj.__dict__.update(
+            allowed=allowed != 0,
+            matched=matched != 0,
+            degraded=degraded != 0,
             limit=None if unlimited else limit,
-            remaining=None if unlimited else d.remaining,
-            reset_after_us=d.reset_after_us,
+            remaining=None if unlimited else remaining,
+            reset_after_us=reset,
             retry_after_us=None if retry == _lib.RETRY_NEVER else retry,
-            period_us=d.period_us,
-            rule_id=d.rule_id.decode(),
-            plan_id=d.plan_id.decode(),
+            period_us=period,
+            rule_id=rule.split(b"\0", 1)[0].decode(),
+            plan_id=plan.split(b"\0", 1)[0].decode(),
         )
+        return obj
+
+
+# limify_decision's fields in order (naturally aligned: no padding before rule_id).
+_DECISION_LAYOUT = struct.Struct(f"=Iiiiqqqqq{_lib.ID_MAX + 1}s{_lib.ID_MAX + 1}s")
+assert _DECISION_LAYOUT.size <= _lib.DECISION_SIZE
+assert _lib.Decision.rule_id.offset == _DECISION_LAYOUT.size - 2 * (_lib.ID_MAX + 1)
 
 
 def stricter(a: Decision | None, b: Decision | None) -> Decision | None:

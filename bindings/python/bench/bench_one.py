@@ -1,0 +1,102 @@
+"""Measures one contender on one storage at 1..N threads; prints one JSON line per case.
+
+    python bench_one.py CONTENDER STORAGE REDIS_URL --threads 1 8 --seconds 3
+
+Each thread checks identities drawn round-robin from 1,000 user ids for the
+given time; checks per second = all threads' checks / wall time. For Redis
+contenders the database is emptied first and the keys written are counted
+afterwards, so a limiter that silently failed open without reaching Redis
+shows up (keys == 0) instead of looking fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from contenders import CONTENDERS, limify_batch  # noqa: E402
+
+IDENTITIES = [f"user-{i}" for i in range(1000)]
+
+
+def redis_cli(url: str, *args: str) -> str:
+    port = url.rsplit(":", 1)[1]
+    return subprocess.run(["redis-cli", "-p", port, *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def measure(per_thread, threads: int, seconds: float, batch: int = 0) -> int:
+    counts = [0] * threads
+    checks = [per_thread() for _ in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+    stop = threading.Event()
+
+    def worker(i: int) -> None:
+        check = checks[i]
+        n = 0
+        k = i * 97
+        barrier.wait()
+        while not stop.is_set():
+            if batch:
+                idents = [IDENTITIES[(k + j) % 1000] for j in range(batch)]
+                assert check(idents) == batch, "a batch check was not allowed"
+                n += batch
+                k += batch
+            else:
+                for _ in range(32):
+                    if not check(IDENTITIES[k % 1000]):
+                        raise AssertionError("a check was denied: the limit is meant to be out of reach")
+                    k += 1
+                n += 32
+        counts[i] = n
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return int(sum(counts) / elapsed)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("contender", choices=[*CONTENDERS, "limify-batch"])
+    ap.add_argument("storage", choices=["memory", "redis"])
+    ap.add_argument("redis_url")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 8])
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    for threads in args.threads:
+        row = {"contender": args.contender, "storage": args.storage, "threads": threads}
+        try:
+            if args.storage == "redis":
+                redis_cli(args.redis_url, "flushall")
+            if args.contender == "limify-batch":
+                per_thread = limify_batch(args.storage, args.redis_url)
+                row["checks_per_s"] = measure(per_thread, threads, args.seconds, batch=64)
+            else:
+                per_thread = CONTENDERS[args.contender](args.storage, args.redis_url)
+                row["checks_per_s"] = measure(per_thread, threads, args.seconds)
+            if args.storage == "redis":
+                row["redis_keys"] = int(redis_cli(args.redis_url, "dbsize"))
+                if row["redis_keys"] == 0:
+                    row["error"] = "wrote no key to Redis (failed open?)"
+        except NotImplementedError as exc:
+            row["error"] = f"no {args.storage} storage ({exc})"
+        except Exception as exc:  # a peer that breaks is reported, not fatal
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
