@@ -73,11 +73,14 @@ def limifyrate(storage: str, url: str) -> PerThread:
     from limify.core.algorithms.token_bucket import TokenBucketAlgorithm
     from limify.core.context import RequestContext
     from limify.core.redis_adapter import RedisSyncAdapter
+    from limify.core.resolvers.plan_resolver import PlanResolver
+    from limify.plan_provider import CustomPlanProvider
 
     algorithm = TokenBucketAlgorithm(RedisSyncAdapter(redis.Redis.from_url(url)))
     lim = Limify(
         algorithm=algorithm,
         config=LimifyConfig(rules=[{"id": "bench", "method": "*", "path": "/bench", "rate": f"{LIMIT}/second"}]),
+        plan_resolver=PlanResolver(CustomPlanProvider()),  # its default provider: no plan
     )
 
     def per_thread() -> Check:
