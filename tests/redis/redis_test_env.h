@@ -18,6 +18,9 @@ namespace limify::testing {
 
 // The fixture's directory (servers: main, c1, c2, c3).
 const std::string& FixtureDir();
+void SetFixtureDir(const std::string& dir);
+// A new directory /tmp/limify-redis-XXXXXX.
+std::string MakeTempDir();
 // redis://127.0.0.1:<port> of a server in the fixture (or in `dir`).
 std::string ServerUrl(const std::string& name, const std::string& dir = FixtureDir());
 int ServerPort(const std::string& name, const std::string& dir = FixtureDir());
@@ -39,6 +42,8 @@ class LocalServer {
   void Restart();  // the same port again
   void Pause();    // SIGSTOP: the socket stays open, nothing answers
   void Resume();   // SIGCONT
+  // Restarts the server with DEBUG allowed from loopback (DEBUG SLEEP).
+  void EnableDebugCommand();
   pid_t pid() const;
 
  private:
