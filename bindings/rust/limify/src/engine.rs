@@ -4,6 +4,7 @@
 use std::ffi::{c_char, CString};
 use std::path::Path;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -24,6 +25,9 @@ pub struct Engine {
     /// The closures the C API's hooks and plan provider point to, kept alive
     /// while installed (dropped after the engine is freed).
     callbacks: Mutex<Callbacks>,
+    /// The configuration's `failure_mode` is "closed" (kept across reloads;
+    /// the C API has no getter for it).
+    fails_closed: AtomicBool,
 }
 
 #[derive(Default)]
@@ -44,6 +48,30 @@ pub enum StatsFormat {
     Json,
     /// Prometheus text exposition format 0.0.4.
     Prometheus,
+}
+
+/// What the configuration says to do when the storage fails (`failure_mode`):
+/// the engine applies it to storage outages itself; the tower middleware also
+/// applies it when a check fails outright.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FailureMode {
+    /// Let requests through (the default).
+    #[default]
+    Open,
+    /// Block them.
+    Closed,
+}
+
+impl FailureMode {
+    /// The `failure_mode` of a configuration the engine has accepted (so it
+    /// is valid JSON, and the value, if present, is "open" or "closed").
+    fn of_config(config_json: &str) -> FailureMode {
+        let parsed: serde_json::Result<serde_json::Value> = serde_json::from_str(config_json);
+        match parsed.ok().as_ref().and_then(|c| c.get("failure_mode")).and_then(|m| m.as_str()) {
+            Some("closed") => FailureMode::Closed,
+            _ => FailureMode::Open,
+        }
+    }
 }
 
 /// A caller-owned `limify_error` that is only read after a failure.
@@ -94,7 +122,7 @@ impl Engine {
         let mut err = new_error();
         // SAFETY: valid NUL-terminated string and out-pointers.
         check(unsafe { sys::limify_engine_new(config.as_ptr(), &mut raw, &mut err) }, &err)?;
-        Engine::adopt(raw)
+        Engine::adopt(raw, FailureMode::of_config(config_json))
     }
 
     /// Creates an engine from a JSON configuration file.
@@ -108,13 +136,29 @@ impl Engine {
         let mut err = new_error();
         // SAFETY: valid NUL-terminated string and out-pointers.
         check(unsafe { sys::limify_engine_new_from_file(c_path.as_ptr(), &mut raw, &mut err) }, &err)?;
-        Engine::adopt(raw)
+        // The library has read the file; it is read again for failure_mode
+        // only (unreadable now: the default, open).
+        let mode = std::fs::read_to_string(path).map_or(FailureMode::Open, |text| FailureMode::of_config(&text));
+        Engine::adopt(raw, mode)
     }
 
-    fn adopt(raw: *mut sys::limify_engine) -> Result<Engine> {
+    fn adopt(raw: *mut sys::limify_engine, mode: FailureMode) -> Result<Engine> {
         let raw = NonNull::new(raw)
             .ok_or_else(|| Error::new(ErrorCode::Internal, "limify_engine_new returned OK and no engine"))?;
-        Ok(Engine { raw, callbacks: Mutex::new(Callbacks::default()) })
+        Ok(Engine {
+            raw,
+            callbacks: Mutex::new(Callbacks::default()),
+            fails_closed: AtomicBool::new(mode == FailureMode::Closed),
+        })
+    }
+
+    /// The configuration's `failure_mode` (after the last successful reload).
+    pub fn failure_mode(&self) -> FailureMode {
+        if self.fails_closed.load(Ordering::Relaxed) {
+            FailureMode::Closed
+        } else {
+            FailureMode::Open
+        }
     }
 
     /// The C handle, for code that calls limify.h directly. It stays owned by
@@ -129,7 +173,10 @@ impl Engine {
         let config = c_string(config_json, "config_json")?;
         let mut err = new_error();
         // SAFETY: live engine, valid string.
-        check(unsafe { sys::limify_engine_reload(self.as_raw(), config.as_ptr(), &mut err) }, &err)
+        check(unsafe { sys::limify_engine_reload(self.as_raw(), config.as_ptr(), &mut err) }, &err)?;
+        let closed = FailureMode::of_config(config_json) == FailureMode::Closed;
+        self.fails_closed.store(closed, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Decides and consumes. A denied request is `Ok` with `allowed() == false`;

@@ -34,7 +34,7 @@ mod layer;
 
 pub use callbacks::{Hooks, Operation};
 pub use decision::{Decision, HeaderFlags, Headers};
-pub use engine::{Engine, StatsFormat};
+pub use engine::{Engine, FailureMode, StatsFormat};
 pub use error::{Error, ErrorCode, Result};
 pub use request::{Request, RequestView};
 

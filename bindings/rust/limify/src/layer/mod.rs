@@ -31,7 +31,7 @@ use tower_service::Service;
 pub use ip_net::IpNet;
 
 use crate::decision::HeaderFlags;
-use crate::engine::Engine;
+use crate::engine::{Engine, FailureMode};
 use crate::request::Request;
 
 type Extract = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
@@ -60,14 +60,16 @@ impl Source {
 
 /// What the middleware does when the engine returns an error (not a denial,
 /// and not a storage outage: the engine's failure policy turns those into
-/// degraded decisions, which pass or get 429 like any other).
+/// degraded decisions, which pass or get 429 like any other). Never a 500.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ErrorPolicy {
-    /// Let the request through without rate-limit headers (the default);
-    /// the engine's `on_error` hook still sees the error.
+    /// The engine's own `failure_mode` (the default): `open` lets the request
+    /// through without rate-limit headers, `closed` answers 503.
     #[default]
+    FailureMode,
+    /// Let the request through without rate-limit headers.
     Allow,
-    /// Answer 503 with a JSON body.
+    /// Answer 503 with `Retry-After: 1` and a JSON body.
     Reject,
 }
 
@@ -91,7 +93,8 @@ struct Config {
 /// `SocketAddr` in the request's extensions (see [`LimifyLayer::peer_addr_with`]),
 /// `X-Forwarded-For` ignored unless the peer is a [trusted
 /// proxy](LimifyLayer::trusted_proxies); `HeaderFlags::DEFAULT`; engine errors
-/// let the request through ([`ErrorPolicy::Allow`]).
+/// follow the engine's `failure_mode` ([`ErrorPolicy::FailureMode`]). The
+/// engine's `on_error` hook sees every error either way.
 #[derive(Clone)]
 pub struct LimifyLayer {
     config: Arc<Config>,
@@ -109,7 +112,7 @@ impl LimifyLayer {
                 peer_addr: Arc::new(|parts: &Parts| parts.extensions.get::<SocketAddr>().map(|a| a.ip())),
                 trusted_proxies: Vec::new(),
                 flags: HeaderFlags::DEFAULT,
-                on_error: ErrorPolicy::Allow,
+                on_error: ErrorPolicy::FailureMode,
             }),
         }
     }
@@ -206,6 +209,14 @@ enum Outcome<B> {
 }
 
 impl Config {
+    fn lets_errors_through(&self) -> bool {
+        match self.on_error {
+            ErrorPolicy::FailureMode => self.engine.failure_mode() == FailureMode::Open,
+            ErrorPolicy::Allow => true,
+            ErrorPolicy::Reject => false,
+        }
+    }
+
     fn decide<B: From<String>>(&self, parts: &Parts) -> Outcome<B> {
         let path = path::normalize(parts.uri.path());
         let forwarded = parts.headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes());
@@ -228,7 +239,7 @@ impl Config {
         match self.engine.check(&request) {
             Ok(decision) if decision.allowed() => Outcome::Pass(response::header_map(&decision, self.flags)),
             Ok(decision) => Outcome::Respond(response::too_many_requests(&decision, self.flags)),
-            Err(_) if self.on_error == ErrorPolicy::Allow => Outcome::Pass(HeaderMap::new()),
+            Err(_) if self.lets_errors_through() => Outcome::Pass(HeaderMap::new()),
             Err(_) => Outcome::Respond(response::unavailable()),
         }
     }

@@ -1,6 +1,6 @@
 //! The headers and the 429 / 503 responses the middleware writes.
 
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, Response, StatusCode};
 
 use crate::decision::{Decision, HeaderFlags};
@@ -58,10 +58,11 @@ pub(crate) fn too_many_requests<B: From<String>>(decision: &Decision, flags: Hea
     response
 }
 
-/// 503 for an engine error under `ErrorPolicy::Reject`.
+/// 503 for an engine error when the policy blocks.
 pub(crate) fn unavailable<B: From<String>>() -> Response<B> {
     let mut response = Response::new(B::from(r#"{"detail":"Rate limiter unavailable"}"#.to_string()));
     *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
