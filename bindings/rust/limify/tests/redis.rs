@@ -1,0 +1,59 @@
+//! Against a real redis-server (started here by scripts/redis-local, stopped
+//! by PID at the end): engines in one process share their limits through it,
+//! atomically, whatever the number of threads.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::RedisServer;
+use limify::{Engine, Request};
+
+fn redis_engine(url: &str, rules: &str) -> Engine {
+    Engine::new(&format!(
+        r#"{{"storage": {{"type": "redis", "url": "{url}", "connect_timeout_ms": 500, "command_timeout_ms": 1000}},
+            "failure_mode": "closed", "rules": {rules}}}"#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn engines_on_one_redis_share_limits_atomically() {
+    let redis = RedisServer::start();
+
+    // Two engines (as two processes would have) split one budget of 5.
+    let rules = r#"[{"id": "shared", "path": "/shared", "rate": "5/hour"}]"#;
+    let (a, b) = (redis_engine(&redis.url, rules), redis_engine(&redis.url, rules));
+    let r = Request::new("POST", "/shared").user_id("u1");
+    let remaining: Vec<_> = [&a, &b, &a, &b, &a].iter().map(|e| e.check(&r).unwrap().remaining()).collect();
+    assert_eq!(remaining, [Some(4), Some(3), Some(2), Some(1), Some(0)]);
+    let denied = b.check(&r).unwrap();
+    assert!(!denied.allowed() && !denied.degraded());
+    assert!(denied.retry_after().unwrap() > std::time::Duration::ZERO);
+    a.reset(&r).unwrap();
+    assert_eq!(b.check(&r).unwrap().remaining(), Some(4), "a reset through one engine is seen by the other");
+
+    // A batch goes in one pipelined round trip and answers each in order.
+    let batch: Vec<bool> = a
+        .check_batch(&[r, r, r, r, r])
+        .unwrap()
+        .into_iter()
+        .map(|d| d.unwrap().allowed())
+        .collect();
+    assert_eq!(batch, [true, true, true, true, false]);
+
+    // 2 engines × 4 threads × 40 checks on one key of 100/hour: exactly 100.
+    let rules = r#"[{"id": "hot", "path": "/hot", "algorithm": "sliding_window", "rate": "100/hour"}]"#;
+    let engines = [Arc::new(redis_engine(&redis.url, rules)), Arc::new(redis_engine(&redis.url, rules))];
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let engine = engines[i % 2].clone();
+            std::thread::spawn(move || {
+                let r = Request::new("GET", "/hot").api_key("k");
+                (0..40).filter(|_| engine.check(&r).unwrap().allowed()).count()
+            })
+        })
+        .collect();
+    let allowed: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(allowed, 100);
+}
