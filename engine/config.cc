@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "engine/input_limits.h"
 #include "engine/json_reader.h"
 #include "engine/plugin_validation.h"
 #include "engine/route_table.h"
@@ -260,6 +262,10 @@ absl::Status ParseRule(const Json& v, const std::string& path, bool is_default,
     }
     absl::StatusOr<std::string> p = json::GetString(v["path"], path_path);
     LIMIFY_RETURN_IF_ERROR(StatusOf(p));
+    if (p->size() > kMaxPathPatternBytes) {
+      return Error(path_path, absl::StrCat(p->size(), " bytes long; the most limify accepts is ",
+                                           kMaxPathPatternBytes));
+    }
     if (absl::Status s = CheckPathPattern(*p); !s.ok()) {
       return Error(path_path, std::string(s.message()));
     }
@@ -295,6 +301,9 @@ absl::Status ParseRule(const Json& v, const std::string& path, bool is_default,
 
 absl::Status ParseRules(const Json& v, Config* out) {
   if (!v.is_array()) return json::TypeError("rules", "a list of rules", v);
+  if (v.size() > kMaxRules) {
+    return Error("rules", absl::StrCat(v.size(), " rules; the most limify accepts is ", kMaxRules));
+  }
   for (size_t i = 0; i < v.size(); ++i) {
     RuleConfig rule;
     LIMIFY_RETURN_IF_ERROR(ParseRule(v[i], json::Index("rules", i), false, &rule));
@@ -480,6 +489,10 @@ absl::Status ParseStringList(const Json& v, const std::string& path,
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(std::string_view json_text) {
+  if (json_text.size() > kMaxConfigBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config: ", json_text.size(), " bytes; the most limify accepts is ", kMaxConfigBytes));
+  }
   absl::StatusOr<Json> doc = json::Parse(json_text);
   if (!doc.ok()) return doc.status();
   const Json& root = *doc;

@@ -14,6 +14,7 @@
 #include "engine/clock.h"
 #include "engine/config.h"
 #include "engine/identity_hasher.h"
+#include "engine/input_limits.h"
 #include "engine/limit_applier.h"
 #include "engine/metrics.h"
 #include "engine/metrics_format.h"
@@ -445,6 +446,7 @@ struct Engine::Impl {
     DecisionCounters* counters = nullptr;
     Reports reports;
     absl::Status status = CheckCost(request.cost);
+    if (status.ok()) status = CheckRequestSizes(request);
     if (status.ok()) {
       ReadMostly<Runtime>::Pin rt(runtime);
       const Resolution r = Resolve(*rt, request, plan_provider, this);
@@ -565,6 +567,7 @@ absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identit
   absl::Status status = identity.empty()
                             ? absl::InvalidArgumentError("identity must not be empty")
                             : CheckCost(cost);
+  if (status.ok()) status = CheckFieldSize("identity", identity);
   if (status.ok()) {
     ReadMostly<Runtime>::Pin rt(impl_->runtime);
     auto it = rt->rules_by_id.find(AbslView(rule_id));

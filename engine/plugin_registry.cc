@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -61,6 +62,20 @@ std::vector<std::string> UniqueDirs(const std::vector<std::string>& dirs) {
   return unique;
 }
 
+// Anyone who can write a plugin directory or file can run code in every
+// process that loads from it: such a directory or file is refused, by name.
+absl::Status CheckNotWritableByOthers(std::string_view what, const std::string& path,
+                                      const fs::file_status& status) {
+  if ((status.permissions() & fs::perms::others_write) == fs::perms::none) {
+    return absl::OkStatus();
+  }
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.permissions()) & 07777);
+  return PluginLoadError(absl::StrCat(
+      AbslView(what), " \"", path, "\" is writable by other users (mode ", mode,
+      "): refusing to load plugins from it (chmod o-w to allow it)"));
+}
+
 // The full paths of the regular `*.so` files in `dir`, sorted by name so that
 // loading (and which file a clash message names first) is deterministic.
 absl::StatusOr<std::vector<std::string>> PluginFiles(const std::string& dir) {
@@ -79,6 +94,9 @@ absl::StatusOr<std::vector<std::string>> PluginFiles(const std::string& dir) {
     return PluginLoadError(
         absl::StrCat("plugin directory \"", dir, "\" is not a directory"));
   }
+  if (absl::Status s = CheckNotWritableByOthers("plugin directory", dir, status); !s.ok()) {
+    return s;
+  }
   fs::path base = fs::absolute(dir, ec).lexically_normal();
   if (ec) base = dir;
   std::vector<std::string> files;
@@ -88,6 +106,9 @@ absl::StatusOr<std::vector<std::string>> PluginFiles(const std::string& dir) {
     if (!absl::EndsWith(entry.path().filename().string(), ".so")) continue;
     std::error_code type_ec;
     if (!entry.is_regular_file(type_ec)) continue;  // follows symlinks
+    absl::Status safe = CheckNotWritableByOthers("plugin", entry.path().string(),
+                                                 entry.status(type_ec));
+    if (!safe.ok()) return safe;
     files.push_back(entry.path().string());
   }
   if (ec) {
