@@ -169,3 +169,87 @@ pub unsafe extern "C" fn limify_plugin_entry(host: *const limify_host_api) -> *c
 
 // The entry has exactly the type plugin.h declares.
 const _: limify_plugin_entry_fn = limify_plugin_entry;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// What a host's set_error received (the tests' host is this process).
+    static ERRORS: Mutex<Vec<(i32, String)>> = Mutex::new(Vec::new());
+
+    unsafe extern "C" fn record_error(_err: *mut limify_plugin_error, code: i32, message: *const std::ffi::c_char) {
+        // SAFETY: the plugin passes a NUL-terminated message.
+        let text = unsafe { CStr::from_ptr(message) }.to_string_lossy().into_owned();
+        ERRORS.lock().unwrap().push((code, text));
+    }
+
+    fn host(abi_major: u16) -> limify_host_api {
+        limify_host_api {
+            struct_size: std::mem::size_of::<limify_host_api>() as u32,
+            abi_major,
+            abi_minor: 0,
+            set_error: Some(record_error),
+        }
+    }
+
+    fn spec(limit: i64, burst: i64) -> limify_limit_spec {
+        limify_limit_spec {
+            struct_size: std::mem::size_of::<limify_limit_spec>() as u32,
+            limit,
+            period_us: 1_000_000,
+            burst,
+            ..Default::default()
+        }
+    }
+
+    // One test: the entry keeps the host in a process-wide static.
+    #[test]
+    fn the_exported_functions_speak_the_c_abi_and_never_unwind() {
+        // A host of another major version is refused; so is none.
+        assert!(unsafe { limify_plugin_entry(&host(LIMIFY_PLUGIN_ABI_MAJOR + 1)) }.is_null());
+        assert!(unsafe { limify_plugin_entry(std::ptr::null()) }.is_null());
+
+        let good: &'static limify_host_api = Box::leak(Box::new(host(LIMIFY_PLUGIN_ABI_MAJOR)));
+        let manifest = unsafe { &*limify_plugin_entry(good) };
+        assert_eq!((manifest.magic, manifest.n_algorithms, manifest.n_storages), (LIMIFY_PLUGIN_MAGIC, 1, 0));
+        let algorithm = unsafe { &**manifest.algorithms };
+        assert_eq!(unsafe { CStr::from_ptr(algorithm.name) }, c"sliding_buckets");
+
+        // validate reports a refusal through set_error.
+        let validate = algorithm.validate.unwrap();
+        assert_eq!(unsafe { validate(&spec(5, 0), std::ptr::null_mut()) }, LIMIFY_PLUGIN_OK);
+        assert_eq!(unsafe { validate(&spec(5, 9), std::ptr::null_mut()) }, LIMIFY_PLUGIN_INVALID_ARGUMENT);
+        assert_eq!(unsafe { validate(std::ptr::null(), std::ptr::null_mut()) }, LIMIFY_PLUGIN_INTERNAL);
+
+        // step on an unaligned state, through the function pointer.
+        let step = algorithm.step.unwrap();
+        let size = unsafe { algorithm.state_size.unwrap()(&spec(2, 0)) };
+        let mut buffer = vec![0u8; size + 1];
+        let state = buffer[1..].as_mut_ptr() as *mut c_void;
+        let mut out = limify_verdict { struct_size: std::mem::size_of::<limify_verdict>() as u32, ..Default::default() };
+        for expected in [1, 1, 0] {
+            let code = unsafe { step(&spec(2, 0), state, size, 0, 1, 0, &mut out, std::ptr::null_mut()) };
+            assert_eq!((code, out.allowed), (LIMIFY_PLUGIN_OK, expected));
+        }
+        assert_eq!(out.retry_after_us, 1_000_000);
+        let code = unsafe { step(&spec(2, 0), state, size - 1, 0, 1, 0, &mut out, std::ptr::null_mut()) };
+        assert_eq!(code, LIMIFY_PLUGIN_INTERNAL);
+
+        // A panic inside becomes an error code and a message, not an unwind into C.
+        assert_eq!(guarded(std::ptr::null_mut(), || panic!("boom")), LIMIFY_PLUGIN_INTERNAL);
+
+        let errors = ERRORS.lock().unwrap();
+        let messages: Vec<&str> = errors.iter().map(|(_, m)| m.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "sliding_buckets: burst is not used (the limit is the most a window holds)",
+                "sliding_buckets: limit spec is missing or too short",
+                "sliding_buckets: state is missing or of the wrong size",
+                "sliding_buckets: panicked (a bug in the plugin)",
+            ]
+        );
+        assert_eq!(errors.iter().map(|(c, _)| *c).collect::<Vec<_>>(), [1, 7, 7, 7]);
+    }
+}
