@@ -1,0 +1,538 @@
+package limify
+
+/*
+#cgo pkg-config: limify
+#include <stdlib.h>
+#include <string.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"runtime"
+	"runtime/cgo"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Engine is one limify_engine. It is safe for concurrent use: share one per
+// process (or per configuration). Close frees it; a finalizer frees an
+// engine that was never closed, as a safety net.
+type Engine struct {
+	handle *C.limify_engine
+
+	// Calls in flight, plus closedBit once Close has begun: a call that sees
+	// the bit backs out with ErrClosed, and Close frees the C engine only
+	// when no call is left inside it.
+	state atomic.Int64
+
+	ids      idCache
+	settings atomic.Pointer[settings]
+
+	cbMu sync.Mutex // serialises SetHooks and SetPlanProvider
+	cb   *callbacks // created by the first of them
+	cbH  cgo.Handle // cb's handle, the ctx the C engine passes back
+}
+
+const closedBit = int64(1) << 62
+
+// What the Go side reads from the configuration (the engine validates it).
+type settings struct {
+	FailureMode string `json:"failure_mode"`
+	Identity    struct {
+		Order []string `json:"order"`
+	} `json:"identity"`
+}
+
+// DefaultIdentityOrder is the engine's identity order when the configuration
+// names none.
+var DefaultIdentityOrder = []string{"user_id", "org_id", "api_key", "client_ip"}
+
+func parseSettings(config []byte) *settings {
+	s := &settings{}
+	_ = json.Unmarshal(config, s) // a bad config is reported by the engine
+	if s.FailureMode == "" {
+		s.FailureMode = "open"
+	}
+	if len(s.Identity.Order) == 0 {
+		s.Identity.Order = DefaultIdentityOrder
+	}
+	return s
+}
+
+// Version is the version of the liblimify actually loaded ("0.1.0").
+func Version() string { return C.GoString(C.limify_version()) }
+
+// New creates an engine from a JSON configuration (the README's
+// configuration reference). A bad configuration is an ErrConfig whose
+// message names the JSON path.
+func New(configJSON string) (*Engine, error) {
+	if strings.IndexByte(configJSON, 0) >= 0 {
+		return nil, invalid("New", "the configuration contains a NUL byte")
+	}
+	text := C.CString(configJSON)
+	defer C.free(unsafe.Pointer(text))
+	var out *C.limify_engine
+	var cerr C.limify_error
+	if st := C.limify_engine_new(text, &out, &cerr); st != C.LIMIFY_OK {
+		return nil, fromC("New", st, &cerr)
+	}
+	return adopt(out, parseSettings([]byte(configJSON))), nil
+}
+
+// NewFromFile creates an engine from a JSON configuration file.
+func NewFromFile(path string) (*Engine, error) {
+	if strings.IndexByte(path, 0) >= 0 {
+		return nil, invalid("NewFromFile", "the path contains a NUL byte")
+	}
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var out *C.limify_engine
+	var cerr C.limify_error
+	if st := C.limify_engine_new_from_file(cpath, &out, &cerr); st != C.LIMIFY_OK {
+		return nil, fromC("NewFromFile", st, &cerr)
+	}
+	text, _ := os.ReadFile(path) // the engine has read it; only the Go settings come from here
+	return adopt(out, parseSettings(text)), nil
+}
+
+func adopt(handle *C.limify_engine, s *settings) *Engine {
+	e := &Engine{handle: handle}
+	e.settings.Store(s)
+	runtime.SetFinalizer(e, (*Engine).Close)
+	return e
+}
+
+// enter registers a call in flight; false once the engine is closed.
+func (e *Engine) enter() bool {
+	if e == nil {
+		return false
+	}
+	if e.state.Add(1)&closedBit != 0 {
+		e.state.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (e *Engine) exit() { e.state.Add(-1) }
+
+// Close frees the engine. Calls that are running finish first; calls made
+// afterwards return ErrClosed. Closing twice is harmless. Close must not be
+// called from a hook or a plan provider of the same engine.
+func (e *Engine) Close() error {
+	if e == nil {
+		return nil
+	}
+	for {
+		v := e.state.Load()
+		if v&closedBit != 0 {
+			return nil
+		}
+		if e.state.CompareAndSwap(v, v|closedBit) {
+			break
+		}
+	}
+	for e.state.Load() != closedBit {
+		time.Sleep(20 * time.Microsecond)
+	}
+	C.limify_engine_free(e.handle)
+	e.handle = nil
+	e.cbMu.Lock()
+	if e.cb != nil {
+		e.cbH.Delete()
+		e.cb = nil
+	}
+	e.cbMu.Unlock()
+	runtime.SetFinalizer(e, nil)
+	return nil
+}
+
+// FailureMode is the configuration's failure_mode ("open" or "closed"), which
+// the HTTP middleware also applies when a call fails.
+func (e *Engine) FailureMode() string { return e.settings.Load().FailureMode }
+
+// IdentityOrder is the configuration's identity.order.
+func (e *Engine) IdentityOrder() []string {
+	return append([]string(nil), e.settings.Load().Identity.Order...)
+}
+
+// Reload replaces the configuration atomically; checks in flight finish on
+// the old one. On error the old configuration stays in force.
+func (e *Engine) Reload(configJSON string) error {
+	if strings.IndexByte(configJSON, 0) >= 0 {
+		return invalid("Reload", "the configuration contains a NUL byte")
+	}
+	if !e.enter() {
+		return ErrClosed
+	}
+	defer e.exit()
+	text := C.CString(configJSON)
+	defer C.free(unsafe.Pointer(text))
+	var cerr C.limify_error
+	if st := C.limify_engine_reload(e.handle, text, &cerr); st != C.LIMIFY_OK {
+		return fromC("Reload", st, &cerr)
+	}
+	e.settings.Store(parseSettings([]byte(configJSON)))
+	return nil
+}
+
+// ReloadFromFile reloads from a JSON configuration file.
+func (e *Engine) ReloadFromFile(path string) error {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return &Error{Code: StatusNotFound, Op: "ReloadFromFile", Message: err.Error()}
+	}
+	return e.Reload(string(text))
+}
+
+// scratch is the per-call memory a check hands to C: the request's strings
+// (each NUL-terminated) and the decision and error the library writes.
+// Pooled, so a check allocates nothing on the Go heap either.
+type scratch struct {
+	dec C.limify_decision
+	err C.limify_error
+	buf []byte
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	s := &scratch{buf: make([]byte, 0, 256)}
+	s.dec.struct_size = C.uint32_t(unsafe.Sizeof(s.dec))
+	return s
+}}
+
+// add appends a field and returns its offset, or -1 when it is absent.
+func (s *scratch) add(v string) C.int32_t {
+	if v == "" {
+		return -1
+	}
+	off := len(s.buf)
+	s.buf = append(s.buf, v...)
+	s.buf = append(s.buf, 0)
+	return C.int32_t(off)
+}
+
+func badField(r *Request) string {
+	fields := [...]struct{ name, v string }{
+		{"Method", r.Method}, {"Path", r.Path}, {"UserID", r.UserID}, {"OrgID", r.OrgID},
+		{"APIKey", r.APIKey}, {"ClientIP", r.ClientIP}, {"Plan", r.Plan},
+	}
+	for _, f := range fields {
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return f.name
+		}
+	}
+	return ""
+}
+
+func upperMethod(m string) string {
+	for i := 0; i < len(m); i++ {
+		if 'a' <= m[i] && m[i] <= 'z' {
+			return strings.ToUpper(m)
+		}
+	}
+	return m
+}
+
+var opNames = [...]string{C.GO_OP_CHECK: "Check", C.GO_OP_PEEK: "Peek", C.GO_OP_RESET: "Reset"}
+
+func (e *Engine) decide(ctx context.Context, op C.int32_t, r *Request) (Decision, error) {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return Decision{}, err
+		}
+	}
+	if f := badField(r); f != "" {
+		return Decision{}, invalid(opNames[op], "Request.%s contains a NUL byte", f)
+	}
+	if !e.enter() {
+		return Decision{}, ErrClosed
+	}
+	defer e.exit()
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	s.buf = s.buf[:0]
+	method, path := s.add(upperMethod(r.Method)), s.add(r.Path)
+	user, org, key := s.add(r.UserID), s.add(r.OrgID), s.add(r.APIKey)
+	ip, plan := s.add(r.ClientIP), s.add(r.Plan)
+	s.buf = append(s.buf, 0) // never empty: &buf[0] must exist
+	st := C.go_decide(op, e.handle, (*C.char)(unsafe.Pointer(&s.buf[0])),
+		method, path, user, org, key, ip, plan, C.int64_t(r.Cost), &s.dec, &s.err)
+	if st != C.LIMIFY_OK {
+		return Decision{}, fromC(opNames[op], st, &s.err)
+	}
+	if op == C.GO_OP_RESET {
+		return Decision{}, nil
+	}
+	return decisionFromC(&s.dec, &e.ids), nil
+}
+
+// Check decides and consumes. A denial is a Decision with Allowed false, not
+// an error. A storage failure is decided by the configured failure_mode and
+// marked Degraded; an error means the call itself failed (see Error).
+//
+// The call runs to completion once started (the engine's storage timeouts
+// bound it); ctx is checked before it starts.
+func (e *Engine) Check(ctx context.Context, r Request) (Decision, error) {
+	return e.decide(ctx, C.GO_OP_CHECK, &r)
+}
+
+// Peek decides without consuming anything.
+func (e *Engine) Peek(ctx context.Context, r Request) (Decision, error) {
+	return e.decide(ctx, C.GO_OP_PEEK, &r)
+}
+
+// Reset forgets the state of the request's identity under its rule (every plan).
+func (e *Engine) Reset(ctx context.Context, r Request) error {
+	_, err := e.decide(ctx, C.GO_OP_RESET, &r)
+	return err
+}
+
+// CheckKey limits identity under the rule ruleID's own rate, for hosts
+// without HTTP requests (cost 0 means 1). ErrNotFound for an unknown rule.
+func (e *Engine) CheckKey(ctx context.Context, ruleID, identity string, cost int64) (Decision, error) {
+	return e.key(ctx, "CheckKey", ruleID, identity, cost, true)
+}
+
+// ResetKey forgets what CheckKey keeps for identity under ruleID.
+func (e *Engine) ResetKey(ctx context.Context, ruleID, identity string) error {
+	_, err := e.key(ctx, "ResetKey", ruleID, identity, 0, false)
+	return err
+}
+
+func (e *Engine) key(ctx context.Context, op, ruleID, identity string, cost int64, check bool) (Decision, error) {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return Decision{}, err
+		}
+	}
+	if ruleID == "" || identity == "" {
+		return Decision{}, invalid(op, "the rule id and the identity must be non-empty")
+	}
+	if strings.IndexByte(ruleID, 0) >= 0 || strings.IndexByte(identity, 0) >= 0 {
+		return Decision{}, invalid(op, "the rule id or the identity contains a NUL byte")
+	}
+	if !e.enter() {
+		return Decision{}, ErrClosed
+	}
+	defer e.exit()
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	s.buf = s.buf[:0]
+	r, id := s.add(ruleID), s.add(identity)
+	base := (*C.char)(unsafe.Pointer(&s.buf[0]))
+	rule := (*C.char)(unsafe.Add(unsafe.Pointer(base), r))
+	ident := (*C.char)(unsafe.Add(unsafe.Pointer(base), id))
+	var st C.limify_status
+	if check {
+		st = C.limify_check_key(e.handle, rule, ident, C.int64_t(cost), &s.dec, &s.err)
+	} else {
+		st = C.limify_reset_key(e.handle, rule, ident, &s.err)
+	}
+	if st != C.LIMIFY_OK {
+		return Decision{}, fromC(op, st, &s.err)
+	}
+	if !check {
+		return Decision{}, nil
+	}
+	return decisionFromC(&s.dec, &e.ids), nil
+}
+
+// CheckBatch checks many requests at once (a remote storage sends them
+// together). decisions[i] and errs[i] answer rs[i]; errs[i] is nil when
+// request i was decided.
+func (e *Engine) CheckBatch(ctx context.Context, rs []Request) (decisions []Decision, errs []error) {
+	n := len(rs)
+	decisions, errs = make([]Decision, n), make([]error, n)
+	fail := func(err error) ([]Decision, []error) {
+		for i := range errs {
+			errs[i] = err
+		}
+		return decisions, errs
+	}
+	if n == 0 {
+		return decisions, errs
+	}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
+	}
+	for i := range rs {
+		if f := badField(&rs[i]); f != "" {
+			return fail(invalid("CheckBatch", "request %d: Request.%s contains a NUL byte", i, f))
+		}
+	}
+	if !e.enter() {
+		return fail(ErrClosed)
+	}
+	defer e.exit()
+
+	// Everything C reads or writes lives in C memory: the requests hold pointers.
+	size := 0
+	for i := range rs {
+		r := &rs[i]
+		size += len(r.Method) + len(r.Path) + len(r.UserID) + len(r.OrgID) + len(r.APIKey) +
+			len(r.ClientIP) + len(r.Plan) + 7
+	}
+	text := unsafe.Slice((*byte)(C.malloc(C.size_t(size))), size)
+	defer C.free(unsafe.Pointer(&text[0]))
+	reqs := unsafe.Slice((*C.limify_request)(C.calloc(C.size_t(n), C.sizeof_limify_request)), n)
+	defer C.free(unsafe.Pointer(&reqs[0]))
+	decs := unsafe.Slice((*C.limify_decision)(C.calloc(C.size_t(n), C.sizeof_limify_decision)), n)
+	defer C.free(unsafe.Pointer(&decs[0]))
+	reqPtrs := unsafe.Slice((**C.limify_request)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(uintptr(0))))), n)
+	defer C.free(unsafe.Pointer(&reqPtrs[0]))
+	decPtrs := unsafe.Slice((**C.limify_decision)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(uintptr(0))))), n)
+	defer C.free(unsafe.Pointer(&decPtrs[0]))
+	statuses := unsafe.Slice((*C.limify_status)(C.calloc(C.size_t(n), C.sizeof_limify_status)), n)
+	defer C.free(unsafe.Pointer(&statuses[0]))
+
+	off := 0
+	put := func(v string) *C.char {
+		if v == "" {
+			return nil
+		}
+		p := (*C.char)(unsafe.Pointer(&text[off]))
+		off += copy(text[off:], v)
+		text[off] = 0
+		off++
+		return p
+	}
+	for i := range rs {
+		r := &rs[i]
+		C.limify_request_init(&reqs[i])
+		reqs[i].method = put(upperMethod(r.Method))
+		reqs[i].path = put(r.Path)
+		reqs[i].user_id = put(r.UserID)
+		reqs[i].org_id = put(r.OrgID)
+		reqs[i].api_key = put(r.APIKey)
+		reqs[i].client_ip = put(r.ClientIP)
+		reqs[i].plan = put(r.Plan)
+		reqs[i].cost = C.int64_t(r.Cost)
+		C.limify_decision_init(&decs[i])
+		reqPtrs[i] = &reqs[i]
+		decPtrs[i] = &decs[i]
+	}
+	var cerr C.limify_error
+	C.limify_check_batch(e.handle, &reqPtrs[0], C.size_t(n), &decPtrs[0], &statuses[0], &cerr)
+	for i := range rs {
+		if st := statuses[i]; st != C.LIMIFY_OK {
+			errs[i] = &Error{Code: Status(st), Op: "CheckBatch",
+				Message: "request " + strconv.Itoa(i) + ": " + Status(st).String()}
+			continue
+		}
+		decisions[i] = decisionFromC(&decs[i], &e.ids)
+	}
+	return decisions, errs
+}
+
+// StatsFormat selects the text Stats returns.
+type StatsFormat int32
+
+const (
+	StatsJSON       StatsFormat = C.LIMIFY_STATS_JSON
+	StatsPrometheus StatsFormat = C.LIMIFY_STATS_PROMETHEUS // text exposition format 0.0.4
+)
+
+// Stats returns the engine's metrics: decisions by rule, plan and outcome,
+// storage errors, degraded decisions, a check latency histogram, the keys
+// held and the storage's circuit breaker, as JSON or Prometheus text.
+func (e *Engine) Stats(format StatsFormat) ([]byte, error) {
+	if !e.enter() {
+		return nil, ErrClosed
+	}
+	defer e.exit()
+	return sizedText("Stats", func(buf *C.char, n C.size_t, needed *C.size_t, cerr *C.limify_error) C.limify_status {
+		return C.limify_stats(e.handle, C.int32_t(format), buf, n, needed, cerr)
+	})
+}
+
+// sizedText runs a size-then-fill call (limify_stats, limify_list_plugins);
+// the text may grow between two calls, so it retries a few times.
+func sizedText(op string, call func(*C.char, C.size_t, *C.size_t, *C.limify_error) C.limify_status) ([]byte, error) {
+	var needed C.size_t
+	var cerr C.limify_error
+	size := C.size_t(4096)
+	for try := 0; try < 8; try++ {
+		buf := (*C.char)(C.malloc(size))
+		st := call(buf, size, &needed, &cerr)
+		if st == C.LIMIFY_OK {
+			out := C.GoBytes(unsafe.Pointer(buf), C.int(C.strlen(buf)))
+			C.free(unsafe.Pointer(buf))
+			return out, nil
+		}
+		C.free(unsafe.Pointer(buf))
+		if st != C.LIMIFY_BUFFER_TOO_SMALL {
+			return nil, fromC(op, st, &cerr)
+		}
+		size = needed + 1024
+	}
+	return nil, &Error{Code: StatusInternal, Op: op, Message: "the text kept growing faster than it could be read"}
+}
+
+// Plugin describes one plugin a configuration would load.
+type Plugin struct {
+	Name       string   `json:"name"`
+	Version    string   `json:"version"`
+	ABI        string   `json:"abi"` // "major.minor" of the plugin ABI
+	File       string   `json:"file"`
+	Algorithms []string `json:"algorithms"`
+	Storages   []string `json:"storages"`
+}
+
+// ListPlugins describes the plugins configJSON would load ("" for the
+// default search path).
+func ListPlugins(configJSON string) ([]Plugin, error) {
+	var text *C.char
+	if configJSON != "" {
+		text = C.CString(configJSON)
+		defer C.free(unsafe.Pointer(text))
+	}
+	raw, err := sizedText("ListPlugins", func(buf *C.char, n C.size_t, needed *C.size_t, cerr *C.limify_error) C.limify_status {
+		return C.limify_list_plugins(text, buf, n, needed, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Plugin
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, &Error{Code: StatusInternal, Op: "ListPlugins", Message: "unreadable plugin list: " + err.Error()}
+	}
+	return out, nil
+}
+
+// SetClock sets the manual clock (config "clock": "manual") to now, counted
+// from the clock's zero, in whole microseconds. ErrFailedPrecondition unless
+// the engine runs on the manual clock.
+func (e *Engine) SetClock(now time.Duration) error {
+	if !e.enter() {
+		return ErrClosed
+	}
+	defer e.exit()
+	var cerr C.limify_error
+	if st := C.limify_clock_set(e.handle, C.int64_t(now/time.Microsecond), &cerr); st != C.LIMIFY_OK {
+		return fromC("SetClock", st, &cerr)
+	}
+	return nil
+}
+
+// AdvanceClock moves the manual clock forward by d (whole microseconds).
+func (e *Engine) AdvanceClock(d time.Duration) error {
+	if !e.enter() {
+		return ErrClosed
+	}
+	defer e.exit()
+	var cerr C.limify_error
+	if st := C.limify_clock_advance(e.handle, C.int64_t(d/time.Microsecond), &cerr); st != C.LIMIFY_OK {
+		return fromC("AdvanceClock", st, &cerr)
+	}
+	return nil
+}
