@@ -19,9 +19,8 @@ fn link() {
             std::process::exit(1);
         }
     };
-    let join = |paths: &[std::path::PathBuf]| {
-        paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
-    };
+    let join =
+        |paths: &[std::path::PathBuf]| paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":");
     println!("cargo:rustc-env=LIMIFY_SYS_INCLUDE_DIRS={}", join(&library.include_paths));
     println!("cargo:rustc-env=LIMIFY_SYS_LIB_DIRS={}", join(&library.link_paths));
     // Dependents' build scripts see DEP_LIMIFY_INCLUDE.

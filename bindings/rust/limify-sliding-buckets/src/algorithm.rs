@@ -242,7 +242,7 @@ mod tests {
         at(&s, &mut state, 50 * SECOND, 2);
         assert_eq!(at(&s, &mut state, 20 * SECOND, 1), (false, 0, 10 * SECOND, 10 * SECOND));
         assert_eq!(at(&s, &mut state, -7, 1), (false, 0, 10 * SECOND, 10 * SECOND));
-        assert_eq!(at(&s, &mut state, 60 * SECOND, 1).0, true);
+        assert!(at(&s, &mut state, 60 * SECOND, 1).0);
     }
 
     #[test]
@@ -260,7 +260,7 @@ mod tests {
     fn foreign_state_bytes_are_handled_without_panicking() {
         let s = spec(5, SECOND);
         let mut state = [0xffu8; STATE_SIZE]; // newest = -1, every count -1
-        assert_eq!(at(&s, &mut state, 0, 1).0, true);
+        assert!(at(&s, &mut state, 0, 1).0);
         let mut state = [0x7fu8; STATE_SIZE]; // huge counts
         let (allowed, remaining, retry, _) = at(&s, &mut state, 0, 1);
         assert!(!allowed && remaining == 0 && retry >= 0);

@@ -227,7 +227,8 @@ mod tests {
         let size = unsafe { algorithm.state_size.unwrap()(&spec(2, 0)) };
         let mut buffer = vec![0u8; size + 1];
         let state = buffer[1..].as_mut_ptr() as *mut c_void;
-        let mut out = limify_verdict { struct_size: std::mem::size_of::<limify_verdict>() as u32, ..Default::default() };
+        let mut out =
+            limify_verdict { struct_size: std::mem::size_of::<limify_verdict>() as u32, ..Default::default() };
         for expected in [1, 1, 0] {
             let code = unsafe { step(&spec(2, 0), state, size, 0, 1, 0, &mut out, std::ptr::null_mut()) };
             assert_eq!((code, out.allowed), (LIMIFY_PLUGIN_OK, expected));

@@ -49,7 +49,12 @@ fn config(dir: &TempDir, storage: &str, rule_extra: &str) -> String {
 fn check(engine: &Engine, cost: u64) -> (bool, u64, u128, u128) {
     let d = engine.check(&Request::new("GET", "/api/v1/items").api_key("key-1").cost(cost)).unwrap();
     assert_eq!((d.rule_id(), d.limit(), d.period()), ("api", Some(10), 10 * SECOND));
-    (d.allowed(), d.remaining().unwrap(), d.retry_after().map_or(u128::MAX, |r| r.as_millis()), d.reset_after().as_millis())
+    (
+        d.allowed(),
+        d.remaining().unwrap(),
+        d.retry_after().map_or(u128::MAX, |r| r.as_millis()),
+        d.reset_after().as_millis(),
+    )
 }
 
 #[test]
@@ -121,17 +126,10 @@ fn on_redis_the_generic_path_shares_its_limit_between_engines() {
     let dir = plugin_dir();
     // The clock is the Redis server's (the manual one is refused there).
     let storage = format!(r#""storage": {{"type": "redis", "url": "{}", "command_timeout_ms": 1000}}"#, redis.url);
-    let (a, b) = (
-        Engine::new(&config(&dir, &storage, "")).unwrap(),
-        Engine::new(&config(&dir, &storage, "")).unwrap(),
-    );
+    let (a, b) = (Engine::new(&config(&dir, &storage, "")).unwrap(), Engine::new(&config(&dir, &storage, "")).unwrap());
     let threads: Vec<_> = [a, b]
         .into_iter()
-        .map(|engine| {
-            std::thread::spawn(move || {
-                (0..15).filter(|_| check(&engine, 1).0).count()
-            })
-        })
+        .map(|engine| std::thread::spawn(move || (0..15).filter(|_| check(&engine, 1).0).count()))
         .collect();
     let allowed: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert_eq!(allowed, 10, "two engines, thirty requests, one limit of ten");

@@ -270,12 +270,7 @@ extern "C" {
         err: *mut limify_error,
     ) -> limify_status;
 
-    pub fn limify_format_headers(
-        decision: *const limify_decision,
-        flags: u32,
-        buf: *mut c_char,
-        len: usize,
-    ) -> usize;
+    pub fn limify_format_headers(decision: *const limify_decision, flags: u32, buf: *mut c_char, len: usize) -> usize;
 
     pub fn limify_set_hooks(
         engine: *mut limify_engine,
@@ -305,14 +300,6 @@ extern "C" {
         err: *mut limify_error,
     ) -> limify_status;
 
-    pub fn limify_clock_set(
-        engine: *mut limify_engine,
-        now_us: i64,
-        err: *mut limify_error,
-    ) -> limify_status;
-    pub fn limify_clock_advance(
-        engine: *mut limify_engine,
-        delta_us: i64,
-        err: *mut limify_error,
-    ) -> limify_status;
+    pub fn limify_clock_set(engine: *mut limify_engine, now_us: i64, err: *mut limify_error) -> limify_status;
+    pub fn limify_clock_advance(engine: *mut limify_engine, delta_us: i64, err: *mut limify_error) -> limify_status;
 }

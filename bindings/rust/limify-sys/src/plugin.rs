@@ -27,8 +27,7 @@ pub struct limify_plugin_error {
     _private: [u8; 0],
 }
 
-pub type limify_set_error_fn =
-    unsafe extern "C" fn(err: *mut limify_plugin_error, code: i32, message: *const c_char);
+pub type limify_set_error_fn = unsafe extern "C" fn(err: *mut limify_plugin_error, code: i32, message: *const c_char);
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -165,13 +164,8 @@ pub struct limify_storage {
         ) -> i32,
     >,
     /// ABI 1.1.
-    pub key_count: Option<
-        unsafe extern "C" fn(
-            instance: *mut c_void,
-            out_count: *mut i64,
-            err: *mut limify_plugin_error,
-        ) -> i32,
-    >,
+    pub key_count:
+        Option<unsafe extern "C" fn(instance: *mut c_void, out_count: *mut i64, err: *mut limify_plugin_error) -> i32>,
 }
 
 #[repr(C)]
@@ -190,5 +184,4 @@ pub struct limify_plugin_manifest {
     pub storages: *const *const limify_storage,
 }
 
-pub type limify_plugin_entry_fn =
-    unsafe extern "C" fn(host: *const limify_host_api) -> *const limify_plugin_manifest;
+pub type limify_plugin_entry_fn = unsafe extern "C" fn(host: *const limify_host_api) -> *const limify_plugin_manifest;

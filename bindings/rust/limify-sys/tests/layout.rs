@@ -71,17 +71,43 @@ fn rust_layout() -> BTreeMap<String, i64> {
     fields!(limify_plugin_manifest: magic, abi_major, abi_minor, struct_size, reserved, name, version,
             n_algorithms, algorithms, n_storages, storages);
     m.insert("size limify_plugin_code".into(), size_of::<i32>() as i64);
-    consts!(LIMIFY_VERSION_NUMBER, LIMIFY_OK, LIMIFY_INVALID_ARGUMENT, LIMIFY_CONFIG_ERROR,
-            LIMIFY_PLUGIN_ERROR, LIMIFY_STORAGE_ERROR, LIMIFY_TIMEOUT, LIMIFY_NOT_FOUND,
-            LIMIFY_INTERNAL, LIMIFY_BUFFER_TOO_SMALL, LIMIFY_FAILED_PRECONDITION,
-            LIMIFY_ERROR_MESSAGE_SIZE, LIMIFY_ID_MAX, LIMIFY_UNLIMITED, LIMIFY_RETRY_NEVER,
-            LIMIFY_HEADERS_X_RATELIMIT, LIMIFY_HEADERS_RETRY_AFTER, LIMIFY_HEADERS_IETF,
-            LIMIFY_HEADERS_DEFAULT, LIMIFY_OPERATION_CHECK, LIMIFY_OPERATION_PEEK,
-            LIMIFY_OPERATION_CHECK_KEY, LIMIFY_STATS_JSON, LIMIFY_STATS_PROMETHEUS,
-            LIMIFY_PLUGIN_MAGIC, LIMIFY_PLUGIN_ABI_MAJOR, LIMIFY_PLUGIN_ABI_MINOR,
-            LIMIFY_PLUGIN_OK, LIMIFY_PLUGIN_INVALID_ARGUMENT, LIMIFY_PLUGIN_UNAVAILABLE,
-            LIMIFY_PLUGIN_TIMEOUT, LIMIFY_PLUGIN_INTERNAL, LIMIFY_MODE_CHECK, LIMIFY_MODE_PEEK,
-            LIMIFY_STORAGE_USES_HOST_CLOCK);
+    consts!(
+        LIMIFY_VERSION_NUMBER,
+        LIMIFY_OK,
+        LIMIFY_INVALID_ARGUMENT,
+        LIMIFY_CONFIG_ERROR,
+        LIMIFY_PLUGIN_ERROR,
+        LIMIFY_STORAGE_ERROR,
+        LIMIFY_TIMEOUT,
+        LIMIFY_NOT_FOUND,
+        LIMIFY_INTERNAL,
+        LIMIFY_BUFFER_TOO_SMALL,
+        LIMIFY_FAILED_PRECONDITION,
+        LIMIFY_ERROR_MESSAGE_SIZE,
+        LIMIFY_ID_MAX,
+        LIMIFY_UNLIMITED,
+        LIMIFY_RETRY_NEVER,
+        LIMIFY_HEADERS_X_RATELIMIT,
+        LIMIFY_HEADERS_RETRY_AFTER,
+        LIMIFY_HEADERS_IETF,
+        LIMIFY_HEADERS_DEFAULT,
+        LIMIFY_OPERATION_CHECK,
+        LIMIFY_OPERATION_PEEK,
+        LIMIFY_OPERATION_CHECK_KEY,
+        LIMIFY_STATS_JSON,
+        LIMIFY_STATS_PROMETHEUS,
+        LIMIFY_PLUGIN_MAGIC,
+        LIMIFY_PLUGIN_ABI_MAJOR,
+        LIMIFY_PLUGIN_ABI_MINOR,
+        LIMIFY_PLUGIN_OK,
+        LIMIFY_PLUGIN_INVALID_ARGUMENT,
+        LIMIFY_PLUGIN_UNAVAILABLE,
+        LIMIFY_PLUGIN_TIMEOUT,
+        LIMIFY_PLUGIN_INTERNAL,
+        LIMIFY_MODE_CHECK,
+        LIMIFY_MODE_PEEK,
+        LIMIFY_STORAGE_USES_HOST_CLOCK
+    );
     m
 }
 
@@ -102,9 +128,8 @@ fn structs_and_constants_match_the_installed_headers() {
 #[test]
 fn the_loaded_library_is_the_version_declared() {
     // SAFETY: static NUL-terminated string and a plain integer.
-    let (text, number) = unsafe {
-        (std::ffi::CStr::from_ptr(limify_version()).to_str().unwrap(), limify_version_number())
-    };
+    let (text, number) =
+        unsafe { (std::ffi::CStr::from_ptr(limify_version()).to_str().unwrap(), limify_version_number()) };
     assert_eq!(number, LIMIFY_VERSION_NUMBER);
     assert_eq!(text, format!("{LIMIFY_VERSION_MAJOR}.{LIMIFY_VERSION_MINOR}.{LIMIFY_VERSION_PATCH}"));
 }

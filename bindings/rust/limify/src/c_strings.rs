@@ -19,10 +19,7 @@ pub(crate) fn with_c_strings<const N: usize, R>(
 ) -> Result<R> {
     for (s, name) in strings.iter().zip(names) {
         if let Some(at) = s.bytes().position(|b| b == 0) {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                format!("{name} contains a NUL byte at offset {at}"),
-            ));
+            return Err(Error::new(ErrorCode::InvalidArgument, format!("{name} contains a NUL byte at offset {at}")));
         }
     }
     let total: usize = strings.iter().map(|s| s.len() + 1).sum();

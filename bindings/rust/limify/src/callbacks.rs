@@ -201,8 +201,7 @@ pub(crate) unsafe extern "C" fn plan_provider(
     // passes a valid request, rule id and a LIMIFY_ID_MAX + 1 byte buffer.
     let ctx = unsafe { &*(ctx as *const PlanCtx) };
     guarded(ctx.engine, 0, || {
-        let (Some(request), false, false) = (unsafe { request.as_ref() }, rule_id.is_null(), plan_out.is_null())
-        else {
+        let (Some(request), false, false) = (unsafe { request.as_ref() }, rule_id.is_null(), plan_out.is_null()) else {
             return 0;
         };
         let rule_id = unsafe { CStr::from_ptr(rule_id) }.to_str().unwrap_or("");

@@ -110,9 +110,8 @@ impl Decision {
         } else {
             let mut big = vec![0u8; len + 1];
             // SAFETY: big holds len + 1 bytes.
-            let written = unsafe {
-                sys::limify_format_headers(&self.raw, flags.0, big.as_mut_ptr() as *mut c_char, big.len())
-            };
+            let written =
+                unsafe { sys::limify_format_headers(&self.raw, flags.0, big.as_mut_ptr() as *mut c_char, big.len()) };
             big.truncate(written.min(len));
             big
         };

@@ -103,9 +103,8 @@ pub(crate) const FIELD_NAMES: [&str; 7] = [
 
 /// A cost as the C API's int64, refusing what does not fit.
 pub(crate) fn c_cost(cost: u64, what: &str) -> Result<i64> {
-    i64::try_from(cost).map_err(|_| {
-        Error::new(ErrorCode::InvalidArgument, format!("{what}: {cost} is larger than {}", i64::MAX))
-    })
+    i64::try_from(cost)
+        .map_err(|_| Error::new(ErrorCode::InvalidArgument, format!("{what}: {cost} is larger than {}", i64::MAX)))
 }
 
 /// The request a hook or a plan provider is called for: the host's own

@@ -125,15 +125,15 @@ fn the_plan_provider_names_plans_and_its_faults_mean_no_plan() {
 fn many_threads_share_one_engine_and_never_exceed_the_limit() {
     // 8 threads × 250 checks on one identity, 1000/hour, the clock stopped:
     // exactly 1000 pass, whatever the interleaving.
-    let engine = Arc::new(
-        Engine::new(&manual_config(r#"[{"id": "hot", "path": "/hot", "rate": "1000/hour"}]"#, "")).unwrap(),
-    );
+    let engine =
+        Arc::new(Engine::new(&manual_config(r#"[{"id": "hot", "path": "/hot", "rate": "1000/hour"}]"#, "")).unwrap());
     let hooked = Arc::new(AtomicUsize::new(0));
     let h = hooked.clone();
-    engine.set_hooks(Hooks::new().on_decision(move |_, _, _| {
-        h.fetch_add(1, Ordering::Relaxed);
-    }))
-    .unwrap();
+    engine
+        .set_hooks(Hooks::new().on_decision(move |_, _, _| {
+            h.fetch_add(1, Ordering::Relaxed);
+        }))
+        .unwrap();
     let threads: Vec<_> = (0..8)
         .map(|_| {
             let engine = engine.clone();

@@ -192,8 +192,11 @@ fn reload_swaps_the_configuration_and_a_bad_one_changes_nothing() {
     let engine = engine();
     assert_eq!(engine.failure_mode(), FailureMode::Open);
     let r = Request::new("GET", "/search").user_id("r");
-    engine.reload(&manual_config(r#"[{"id": "search", "path": "/search", "rate": "10/second"}]"#,
-                                 r#""failure_mode": "closed""#))
+    engine
+        .reload(&manual_config(
+            r#"[{"id": "search", "path": "/search", "rate": "10/second"}]"#,
+            r#""failure_mode": "closed""#,
+        ))
         .unwrap();
     assert_eq!(engine.check(&r).unwrap().limit(), Some(10));
     assert_eq!(engine.failure_mode(), FailureMode::Closed);
@@ -233,10 +236,7 @@ fn stats_count_decisions_in_both_formats() {
         engine.check(&r).unwrap();
     }
     let json = engine.stats(StatsFormat::Json).unwrap();
-    assert!(
-        json.contains(r#"{"rule":"search","plan":"default","allowed":3,"denied":1,"#),
-        "{json}"
-    );
+    assert!(json.contains(r#"{"rule":"search","plan":"default","allowed":3,"denied":1,"#), "{json}");
     let prometheus = engine.stats(StatsFormat::Prometheus).unwrap();
     assert!(
         prometheus.contains(r#"limify_decisions_total{rule="search",plan="default",outcome="denied"} 1"#),

@@ -34,12 +34,7 @@ fn engines_on_one_redis_share_limits_atomically() {
     assert_eq!(b.check(&r).unwrap().remaining(), Some(4), "a reset through one engine is seen by the other");
 
     // A batch goes in one pipelined round trip and answers each in order.
-    let batch: Vec<bool> = a
-        .check_batch(&[r, r, r, r, r])
-        .unwrap()
-        .into_iter()
-        .map(|d| d.unwrap().allowed())
-        .collect();
+    let batch: Vec<bool> = a.check_batch(&[r, r, r, r, r]).unwrap().into_iter().map(|d| d.unwrap().allowed()).collect();
     assert_eq!(batch, [true, true, true, true, false]);
 
     // 2 engines × 4 threads × 40 checks on one key of 100/hour: exactly 100.

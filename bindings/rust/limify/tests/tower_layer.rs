@@ -157,7 +157,10 @@ fn x_forwarded_for_counts_only_from_trusted_proxies() {
     let layer = LimifyLayer::new(engine("")).trusted_proxies(["10.0.0.0/8".parse::<IpNet>().unwrap()]);
     let app = app(layer, &Arc::default());
     let remaining = |peer: &str, xff: &str| {
-        get_from(&app, "/search", peer, &[("x-forwarded-for", xff)]).header("x-ratelimit-remaining").unwrap().to_string()
+        get_from(&app, "/search", peer, &[("x-forwarded-for", xff)])
+            .header("x-ratelimit-remaining")
+            .unwrap()
+            .to_string()
     };
     // An untrusted peer forging the header is counted as itself, whatever it claims.
     assert_eq!(remaining("203.0.113.7", "192.0.2.1"), "2");

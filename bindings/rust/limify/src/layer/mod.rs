@@ -220,8 +220,8 @@ impl Config {
     fn decide<B: From<String>>(&self, parts: &Parts) -> Outcome<B> {
         let path = path::normalize(parts.uri.path());
         let forwarded = parts.headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes());
-        let client_ip = ip_net::client_ip((self.peer_addr)(parts), forwarded, &self.trusted_proxies)
-            .map(|ip| ip.to_string());
+        let client_ip =
+            ip_net::client_ip((self.peer_addr)(parts), forwarded, &self.trusted_proxies).map(|ip| ip.to_string());
         let user_id = self.user_id.get(parts);
         let org_id = self.org_id.get(parts);
         let api_key = self.api_key.get(parts);
