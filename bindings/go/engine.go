@@ -43,6 +43,10 @@ type Engine struct {
 
 const closedBit = int64(1) << 62
 
+// freedEngines counts the C engines freed (by Close or the finalizer), for
+// the test that the finalizer really frees a forgotten engine.
+var freedEngines atomic.Int64
+
 // What the Go side reads from the configuration (the engine validates it).
 type settings struct {
 	FailureMode string `json:"failure_mode"`
@@ -145,6 +149,7 @@ func (e *Engine) Close() error {
 	}
 	C.limify_engine_free(e.handle)
 	e.handle = nil
+	freedEngines.Add(1)
 	e.cbMu.Lock()
 	if e.cb != nil {
 		e.cbH.Delete()

@@ -1,0 +1,43 @@
+package limify
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+// An engine nobody closed is freed by its finalizer once unreachable.
+func TestTheFinalizerFreesAForgottenEngine(t *testing.T) {
+	before := freedEngines.Load()
+	for i := 0; i < 8; i++ {
+		if _, err := New(`{"storage": {"type": "memory"}, "rules": []}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for freedEngines.Load()-before < 8 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 8 forgotten engines freed after 5 s of GC", freedEngines.Load()-before)
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A closed engine is not freed a second time by its finalizer.
+func TestCloseClearsTheFinalizer(t *testing.T) {
+	e, err := New(`{"storage": {"type": "memory"}, "rules": []}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := freedEngines.Load()
+	e.Close()
+	e = nil
+	for i := 0; i < 5; i++ {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if got := freedEngines.Load() - before; got != 1 {
+		t.Fatalf("one Close freed %d engines", got)
+	}
+}
