@@ -74,6 +74,9 @@ func parseSettings(config []byte) *settings {
 // Version is the version of the liblimify actually loaded ("0.1.0").
 func Version() string { return C.GoString(C.limify_version()) }
 
+// VersionNumber is the loaded library's MAJOR*1000000 + MINOR*1000 + PATCH.
+func VersionNumber() int { return int(C.limify_version_number()) }
+
 // New creates an engine from a JSON configuration (the README's
 // configuration reference). A bad configuration is an ErrConfig whose
 // message names the JSON path.

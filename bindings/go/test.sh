@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds and tests the Go binding against an installed limify.
+#
+#   bindings/go/test.sh PREFIX      (PREFIX: where `cmake --install` put limify)
+#
+# Points pkg-config (cgo's `#cgo pkg-config: limify`) and the dynamic loader
+# at PREFIX, so the module finds liblimify the way a user's would, then runs
+# `go vet` and the whole suite under the race detector. The Redis tests start
+# their own redis-server (scripts/redis-local) and stop it. No benchmarks
+# (those are `go test -run '^$' -bench .`, see README.md).
+set -euo pipefail
+
+die() { echo "bindings/go/test.sh: $*" >&2; exit 2; }
+[ $# -eq 1 ] || die "usage: $0 PREFIX"
+prefix=$(cd "$1" 2>/dev/null && pwd) || die "no such directory: $1"
+here=$(cd "$(dirname "$0")" && pwd)
+
+command -v go >/dev/null || die "go is not installed"
+command -v pkg-config >/dev/null || die "pkg-config is not installed (Debian: apt-get install pkg-config)"
+pc=$(find "$prefix" -path '*/pkgconfig/limify.pc' -print -quit)
+[ -n "$pc" ] || die "no limify.pc under $prefix (is limify installed there?)"
+so=$(find "$prefix" -name 'liblimify.so*' -print -quit)
+[ -n "$so" ] || die "no liblimify.so under $prefix"
+
+export PKG_CONFIG_PATH="$(dirname "$pc")"
+export LD_LIBRARY_PATH="$(dirname "$so")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export CGO_ENABLED=1
+unset LIMIFY_PLUGIN_PATH   # the plugins installed beside the library, nothing else
+
+cd "$here"
+echo "== go: vet ($(go version | cut -d' ' -f3), limify $(pkg-config --modversion limify) from $prefix)"
+go vet ./...
+echo "== go: test -race"
+go test -race -count=1 ./...
