@@ -95,6 +95,26 @@ struct Config {
 /// proxy](LimifyLayer::trusted_proxies); `HeaderFlags::DEFAULT`; engine errors
 /// follow the engine's `failure_mode` ([`ErrorPolicy::FailureMode`]). The
 /// engine's `on_error` hook sees every error either way.
+///
+/// ```no_run
+/// use std::net::SocketAddr;
+/// use std::sync::Arc;
+/// use axum::{routing::get, Router};
+/// use limify::{Engine, LimifyLayer};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let engine = Arc::new(Engine::from_file("limify.json")?);
+/// let app: Router = Router::new().route("/search", get(|| async { "results" })).layer(
+///     LimifyLayer::new(engine)
+///         .user_id_header("x-user-id".parse()?)
+///         // axum::extract::ConnectInfo<SocketAddr> with axum's server:
+///         .peer_addr_with(|p| p.extensions.get::<SocketAddr>().map(|a| a.ip()))
+///         .trusted_proxies(["10.0.0.0/8".parse()?]),
+/// );
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct LimifyLayer {
     config: Arc<Config>,
