@@ -46,6 +46,20 @@ TEST(RedisOptionsTest, UrlWithUserPasswordAndDatabase) {
   EXPECT_EQ(o.db, 3);
 }
 
+// Config errors end up in logs: the password in a refused URL is masked.
+TEST(RedisOptionsTest, ARefusedUrlNeverShowsItsPassword) {
+  for (const char* url : {"redis://app:hunter2%zz@cache.local:6380/3",
+                          "redis://app:hunter2@cache.local:notaport",
+                          "redis://hunter2@cache.local:6380/x",
+                          "redis://app:hunter2@[::1:7000",
+                          "unix:///run/redis.sock?user=app&password=hunter2&db=x",
+                          "unix:///run/redis.sock?password=hunter2&db=-1"}) {
+    const std::string error = Refusal(std::string(R"({"url": ")") + url + R"("})");
+    EXPECT_EQ(error.find("hunter2"), std::string::npos) << error;
+    EXPECT_NE(error.find("***"), std::string::npos) << error;
+  }
+}
+
 TEST(RedisOptionsTest, PasswordOnlyIpv6AndUnixSockets) {
   RedisOptions o = MustParse(R"({"url": "redis://:pw@[::1]:7000"})");
   EXPECT_EQ(o.endpoint.host, "::1");

@@ -65,10 +65,29 @@ bool PercentDecode(std::string_view in, std::string* out) {
   return true;
 }
 
+// `url` for an error message: the password (after the ':' of the userinfo,
+// or a lone userinfo) becomes "***", so a config error never leaks it.
+std::string Shown(std::string_view url) {
+  std::string text(url.substr(0, 128));
+  const size_t scheme = text.find("://");
+  const size_t at = text.rfind('@');
+  if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+    const size_t user_end = text.find(':', scheme + 3);
+    const size_t from = user_end != std::string::npos && user_end < at ? user_end + 1 : scheme + 3;
+    text.replace(from, at - from, "***");
+  }
+  size_t password = text.find("password=");
+  if (password != std::string::npos) {
+    password += 9;
+    text.replace(password, text.find('&', password) - password, "***");
+  }
+  return "\"" + text + "\"";
+}
+
 }  // namespace
 
 bool ParseRedisUrl(std::string_view url, RedisOptions* out, std::string* error) {
-  const std::string shown = "\"" + std::string(url.substr(0, 128)) + "\"";
+  const std::string shown = Shown(url);
   auto fail = [&](const std::string& why) {
     *error = "url: " + why + " in " + shown +
              " (expected redis://[user:password@]host[:port][/db] or unix:///path[?db=N])";
