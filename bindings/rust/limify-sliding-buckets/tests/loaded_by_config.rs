@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use common::tempdir::TempDir;
 use common::RedisServer;
+use limify::sys::plugin::{LIMIFY_PLUGIN_ABI_MAJOR, LIMIFY_PLUGIN_ABI_MINOR};
 use limify::{Engine, ErrorCode, Request};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -62,8 +63,11 @@ fn the_plugin_is_listed_with_its_file_and_abi() {
     let dir = plugin_dir();
     let listing = limify::list_plugins(Some(&config(&dir, MEMORY, ""))).unwrap();
     let file = dir.path().join("liblimify_sliding_buckets.so");
+    // The ABI the plugin was built against: limify-sys's, which the layout
+    // test holds to the installed plugin.h.
+    let abi = format!("{LIMIFY_PLUGIN_ABI_MAJOR}.{LIMIFY_PLUGIN_ABI_MINOR}");
     let entry = format!(
-        r#"{{"name":"sliding_buckets","version":"0.1.0","abi":"1.1","file":{:?},"algorithms":["sliding_buckets"],"storages":[]}}"#,
+        r#"{{"name":"sliding_buckets","version":"0.1.0","abi":"{abi}","file":{:?},"algorithms":["sliding_buckets"],"storages":[]}}"#,
         file.to_str().unwrap()
     );
     assert!(listing.contains(&entry), "{entry} not in {listing}");
