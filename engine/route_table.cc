@@ -12,7 +12,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/escaping.h"
-#include "engine/path_normalizer.h"
 
 namespace limify {
 namespace {
@@ -156,8 +155,6 @@ RouteTable::~RouteTable() = default;
 
 int RouteTable::Match(std::string_view method, std::string_view path) const {
   const Impl& t = *impl_;
-  std::string normalized;  // allocates only for a path with "." or "..", or %-escapes
-  path = NormalizePath(path, &normalized);
   Impl::StateSet current, next;
   t.AddState(current, 0);
   ForEachSegment(path, [&](std::string_view seg) {

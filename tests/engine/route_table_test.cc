@@ -124,36 +124,17 @@ TEST(RouteTable, TheQueryStringIsDropped) {
   EXPECT_TRUE(Matches("/a/**", "/a?b/c"));
 }
 
-// The path is matched as the host's router resolves it: a looser rule can
-// not be reached by spelling a stricter rule's path differently.
-TEST(RouteTable, DotSegmentsCannotEscapeARule) {
+// The path is matched as given: limify cannot know how the host's router
+// resolves "." and ".." segments or %-escapes, so the host passes the path
+// its router matched (README, SECURITY.md). Decoding here again would let
+// "/api/%252e%252e/admin", routed to /api, count against /admin's rule.
+TEST(RouteTable, DotSegmentsAndEscapesAreMatchedAsGiven) {
   const RouteTable t = Table({{"/admin/**"}, {"/api/**"}});
-  EXPECT_EQ(t.Match("GET", "/api/../admin/users"), 0);
-  EXPECT_EQ(t.Match("GET", "/api/x/../../admin"), 0);
-  EXPECT_EQ(t.Match("GET", "/./admin/./users"), 0);
-  EXPECT_EQ(t.Match("GET", "/../../../admin"), 0);  // never above the root
-  EXPECT_EQ(t.Match("GET", "/admin/.."), -1);        // that is "/"
-  EXPECT_EQ(t.Match("GET", "/api/..x/y"), 1);        // "..x" is a name, not a dot segment
-  EXPECT_EQ(t.Match("GET", "/api/.hidden"), 1);
-  EXPECT_EQ(t.Match("GET", "/api/..?q=/../admin"), -1);  // the query never counts
-}
-
-TEST(RouteTable, PercentEscapesAreDecodedOnce) {
-  const RouteTable t = Table({{"/admin/**"}, {"/api/**"}});
-  EXPECT_EQ(t.Match("GET", "/%61dmin/users"), 0);
-  EXPECT_EQ(t.Match("GET", "/%41dmin"), -1);  // segments stay case-sensitive
-  EXPECT_EQ(t.Match("GET", "/api/%2e%2e/admin"), 0);
-  EXPECT_EQ(t.Match("GET", "/api/%2E%2e/%2e/admin"), 0);
-  // An escaped '/', '?' or NUL keeps its segment as it is: no new boundary.
-  EXPECT_EQ(t.Match("GET", "/api%2F..%2Fadmin"), -1);
-  EXPECT_EQ(t.Match("GET", "/api/a%2Fb"), 1);
-  EXPECT_TRUE(Matches("/a%3Fb", "/a%3Fb"));
-  EXPECT_TRUE(Matches("/a%00b", "/a%00b"));
-  // Decoded once: "%252e" is the text "%2e", not a dot.
-  EXPECT_EQ(t.Match("GET", "/api/%252e%252e/admin"), 1);
-  // Invalid escapes stay as they are.
-  EXPECT_TRUE(Matches("/a%zz", "/a%zz"));
-  EXPECT_TRUE(Matches("/a%", "/a%"));
+  EXPECT_EQ(t.Match("GET", "/api/../admin/users"), 1);
+  EXPECT_EQ(t.Match("GET", "/./admin"), -1);
+  EXPECT_EQ(t.Match("GET", "/%61dmin/users"), -1);
+  EXPECT_EQ(t.Match("GET", "/api/%2e%2e/admin"), 1);
+  EXPECT_TRUE(Matches("/a/../b", "/a/../b"));
 }
 
 TEST(RouteTable, MethodsAreComparedCaseInsensitively) {

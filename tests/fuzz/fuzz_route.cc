@@ -12,7 +12,6 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/path_normalizer.h"
 #include "engine/route_table.h"
 
 namespace {
@@ -54,12 +53,8 @@ bool SameMethod(std::string_view a, std::string_view b) {
   return true;
 }
 
-// The glob semantics on the normalised path (normalisation itself has its
-// own unit tests: tests/engine/route_table_test.cc).
 int Reference(const std::vector<limify::RuleConfig>& rules, std::string_view method,
-              std::string_view raw_path) {
-  std::string buffer;
-  const std::string_view path = limify::NormalizePath(raw_path, &buffer);
+              std::string_view path) {
   const std::vector<std::string_view> seg = Segments(path);
   int best = -1;
   for (size_t i = 0; i < rules.size(); ++i) {
