@@ -50,7 +50,7 @@ type callbacks struct {
 
 func (e *Engine) callbacksLocked() *callbacks {
 	if e.cb == nil {
-		e.cb = &callbacks{ids: &e.ids}
+		e.cb = &callbacks{ids: e.ids}
 		e.cbH = cgo.NewHandle(e.cb)
 	}
 	return e.cb

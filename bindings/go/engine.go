@@ -33,7 +33,7 @@ type Engine struct {
 	// when no call is left inside it.
 	state atomic.Int64
 
-	ids      idCache
+	ids      *idCache // shared with cb, so a hook keeps no path to the Engine alive
 	settings atomic.Pointer[settings]
 
 	cbMu sync.Mutex // serialises SetHooks and SetPlanProvider
@@ -111,7 +111,7 @@ func NewFromFile(path string) (*Engine, error) {
 }
 
 func adopt(handle *C.limify_engine, s *settings) *Engine {
-	e := &Engine{handle: handle}
+	e := &Engine{handle: handle, ids: &idCache{}}
 	e.settings.Store(s)
 	runtime.SetFinalizer(e, (*Engine).Close)
 	return e
@@ -279,7 +279,7 @@ func (e *Engine) decide(ctx context.Context, op C.int32_t, r *Request) (Decision
 	if op == C.GO_OP_RESET {
 		return Decision{}, nil
 	}
-	return decisionFromC(&s.dec, &e.ids), nil
+	return decisionFromC(&s.dec, e.ids), nil
 }
 
 // Check decides and consumes. A denial is a Decision with Allowed false, not
@@ -350,7 +350,7 @@ func (e *Engine) key(ctx context.Context, op, ruleID, identity string, cost int6
 	if !check {
 		return Decision{}, nil
 	}
-	return decisionFromC(&s.dec, &e.ids), nil
+	return decisionFromC(&s.dec, e.ids), nil
 }
 
 // CheckBatch checks many requests at once (a remote storage sends them
@@ -437,7 +437,7 @@ func (e *Engine) CheckBatch(ctx context.Context, rs []Request) (decisions []Deci
 				Message: "request " + strconv.Itoa(i) + ": " + Status(st).String()}
 			continue
 		}
-		decisions[i] = decisionFromC(&decs[i], &e.ids)
+		decisions[i] = decisionFromC(&decs[i], e.ids)
 	}
 	return decisions, errs
 }

@@ -177,6 +177,7 @@ func TestPlansExplicitAndFromAProvider(t *testing.T) {
 
 func TestAPanickingOrInvalidPlanProviderMeansNoPlan(t *testing.T) {
 	e := searchEngine(t)
+	logged := captureLog(t)
 	for _, p := range []limify.PlanProvider{
 		func(limify.Request, string) string { panic("boom") },
 		func(limify.Request, string) string { return strings.Repeat("p", 65) },
@@ -187,6 +188,11 @@ func TestAPanickingOrInvalidPlanProviderMeansNoPlan(t *testing.T) {
 		d := mustCheck(t, e, limify.Request{Method: "GET", Path: "/api/x", UserID: "carol"})
 		if !d.Allowed || d.PlanID != "default" || d.Limit != 2 {
 			t.Fatalf("%+v", d)
+		}
+	}
+	for _, want := range []string{"plan provider panicked", "panic=boom", "invalid plan id"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Fatalf("the log lacks %q:\n%s", want, logged)
 		}
 	}
 }
@@ -395,12 +401,16 @@ func TestHooksSeeDecisionsAndErrors(t *testing.T) {
 		t.Fatalf("error hook: %v", err)
 	}
 
-	// A panicking hook changes nothing; removed hooks are not called.
+	// A panicking hook changes nothing (and is logged); removed hooks are not called.
+	logged := captureLog(t)
 	if err := e.SetHooks(limify.Hooks{OnDecision: func(limify.Operation, *limify.Request, limify.Decision) { panic("boom") }}); err != nil {
 		t.Fatal(err)
 	}
 	if d := mustCheck(t, e, search("panic")); !d.Allowed {
 		t.Fatalf("%+v", d)
+	}
+	if !strings.Contains(logged.String(), "on_decision hook panicked") {
+		t.Fatalf("the panic was not logged: %q", logged)
 	}
 	if err := e.SetHooks(limify.Hooks{}); err != nil {
 		t.Fatal(err)

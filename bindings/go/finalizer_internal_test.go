@@ -10,8 +10,13 @@ import (
 func TestTheFinalizerFreesAForgottenEngine(t *testing.T) {
 	before := freedEngines.Load()
 	for i := 0; i < 8; i++ {
-		if _, err := New(`{"storage": {"type": "memory"}, "rules": []}`); err != nil {
+		e, err := New(`{"storage": {"type": "memory"}, "rules": []}`)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if i%2 == 0 { // hooks and providers must not keep the engine reachable
+			e.SetHooks(Hooks{OnError: func(error) {}})
+			e.SetPlanProvider(func(Request, string) string { return "" })
 		}
 	}
 	deadline := time.Now().Add(5 * time.Second)

@@ -1,7 +1,10 @@
 package limify_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
+	"sync"
 	"testing"
 
 	limify "github.com/limify/limify/bindings/go"
@@ -39,4 +42,33 @@ var searchRules = []map[string]any{
 
 func searchEngine(t testing.TB) *limify.Engine {
 	return newEngine(t, memoryConfig(t, searchRules, nil))
+}
+
+// captureLog sends the default slog logger to a buffer for the rest of the
+// test, so a test can assert what the binding logged (and the output stays
+// clean).
+func captureLog(t *testing.T) *lockedBuffer {
+	t.Helper()
+	buf := &lockedBuffer{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return buf
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

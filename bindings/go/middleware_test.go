@@ -288,6 +288,7 @@ func TestStricterPicksTheBindingDecision(t *testing.T) {
 // A failed call is not a 500: failure_mode "closed" answers 503, "open"
 // lets the request through.
 func TestMiddlewareAppliesTheFailureModeWhenACallFails(t *testing.T) {
+	logged := captureLog(t)
 	for _, mode := range []string{"open", "closed"} {
 		e, err := limify.New(memoryConfig(t, webRules, map[string]any{"failure_mode": mode}))
 		if err != nil {
@@ -305,6 +306,9 @@ func TestMiddlewareAppliesTheFailureModeWhenACallFails(t *testing.T) {
 			if w.Code != 503 || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), "Rate limiter unavailable") {
 				t.Fatalf("closed: %d %v %q", w.Code, w.Header(), w.Body)
 			}
+		}
+		if want := "mode=" + mode; !strings.Contains(logged.String(), "the engine is closed") || !strings.Contains(logged.String(), want) {
+			t.Fatalf("the failure was not logged with %s: %q", want, logged)
 		}
 	}
 }
