@@ -3,6 +3,7 @@ package limify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -188,6 +189,10 @@ func (m *Middleware) Limit(ruleID string, cost int64, next http.Handler) http.Ha
 // failed applies the failure mode to a failed call; true when it answered.
 func (m *Middleware) failed(w http.ResponseWriter, r *http.Request, ruleID string, err error) bool {
 	mode := m.engine.FailureMode()
+	if errors.Is(err, context.Canceled) {
+		// The client went away: nobody reads the answer, nothing to report.
+		return mode == "closed"
+	}
 	slog.Error("limify: check failed; failure_mode applies", "err", err, "mode", mode,
 		"rule", ruleID, "path", r.URL.Path)
 	if mode != "closed" {
