@@ -6,6 +6,7 @@
 // the caller; the engine reports its own through its error listener.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "capi/api_guard.h"
 #include "capi/engine_handle.h"
@@ -117,6 +118,28 @@ limify_status CheckKey(limify_engine* engine, const char* rule_id, const char* i
   return LIMIFY_OK;
 }
 
+// One item of a batch, read and checked as limify_check would; `err` is
+// non-NULL. LIMIFY_OK when it can be decided.
+limify_status ReadBatchItem(limify_engine* engine, const limify_request* request,
+                            limify_decision* decision, Request* in, limify_error* err) {
+  constexpr std::string_view kFunction = "limify_check";
+  if (decision == nullptr) return NullOf(engine, err, kFunction, "decision");
+  if (limify_status s = CheckDecisionSize(decision, kFunction, "decision", err); s != LIMIFY_OK) {
+    return Reported(engine, err, s);
+  }
+  if (request == nullptr) {
+    WriteDecision(DeniedDecision(), decision);
+    return NullOf(engine, err, kFunction, "request");
+  }
+  if (limify_status s = ReadRequest(request, kFunction, "request", in, err); s != LIMIFY_OK) {
+    WriteDecision(DeniedDecision(), decision);
+    return Reported(engine, err, s);
+  }
+  return LIMIFY_OK;
+}
+
+// The items that can be decided go to Engine::CheckBatch together (one
+// storage round trip); each item's answer and hooks are limify_check's.
 limify_status CheckBatch(limify_engine* engine, const limify_request* const* requests, size_t n,
                          limify_decision* const* decisions, limify_status* statuses,
                          limify_error* err) {
@@ -124,16 +147,44 @@ limify_status CheckBatch(limify_engine* engine, const limify_request* const* req
   if (n == 0) return LIMIFY_OK;
   if (requests == nullptr) return NullOf(engine, err, kFunction, "requests");
   if (decisions == nullptr) return NullOf(engine, err, kFunction, "decisions");
-  // One by one for now; a remote storage will send the batch together.
+  std::vector<limify_status> codes(n, LIMIFY_OK);
+  std::vector<limify_error> errors(n);
+  std::vector<Request> batch;  // the decidable items, in order
+  std::vector<const limify_request*> hosts;
+  std::vector<size_t> index;
+  batch.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    Request in;
+    codes[i] = ReadBatchItem(engine, requests[i], decisions[i], &in, &errors[i]);
+    if (codes[i] != LIMIFY_OK) continue;
+    batch.push_back(in);
+    hosts.push_back(requests[i]);
+    index.push_back(i);
+  }
+  std::vector<Decision> out(batch.size(), DeniedDecision());
+  std::vector<absl::Status> status(batch.size());
+  {
+    ScopedHostRequest host(batch.data(), hosts.data(), batch.size());
+    engine->engine->CheckBatch(batch.data(), batch.size(), out.data(), status.data());
+  }
+  for (size_t k = 0; k < batch.size(); ++k) {
+    const size_t i = index[k];
+    if (!status[k].ok()) {
+      out[k].allowed = false;  // a host that reads only `allowed` must not let it through
+      WriteDecision(out[k], decisions[i]);
+      codes[i] = ReportStatus(&errors[i], status[k], StatusContext::kCall);
+      continue;
+    }
+    WriteDecision(out[k], decisions[i]);
+    NotifyDecision(engine, LIMIFY_OPERATION_CHECK, requests[i], out[k]);
+  }
   limify_status first = LIMIFY_OK;
   for (size_t i = 0; i < n; ++i) {
-    limify_error item;
-    const limify_status status = Decide(engine, requests[i], decisions[i], &item, false);
-    if (statuses != nullptr) statuses[i] = status;
-    if (status != LIMIFY_OK && first == LIMIFY_OK) {
-      first = status;
-      const std::string index = std::to_string(i);
-      SetError(err, status, {kFunction, ": item ", index, ": ", item.message});
+    if (statuses != nullptr) statuses[i] = codes[i];
+    if (codes[i] != LIMIFY_OK && first == LIMIFY_OK) {
+      first = codes[i];
+      const std::string item = std::to_string(i);
+      SetError(err, first, {kFunction, ": item ", item, ": ", errors[i].message});
     }
   }
   return first;

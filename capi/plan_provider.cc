@@ -3,6 +3,7 @@
 // host's own request struct.
 #include "capi/plan_provider.h"
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -84,7 +85,13 @@ limify_status SetPlanProvider(limify_engine* engine, limify_plan_provider_fn fn,
 }  // namespace
 
 ScopedHostRequest::ScopedHostRequest(const Request& request, const limify_request* host)
-    : request_(&request), host_(host), outer_(current_request) {
+    : requests_(&request), host_(host), hosts_(&host_), n_(1), outer_(current_request) {
+  current_request = this;
+}
+
+ScopedHostRequest::ScopedHostRequest(const Request* requests, const limify_request* const* hosts,
+                                     size_t n)
+    : requests_(requests), host_(nullptr), hosts_(hosts), n_(n), outer_(current_request) {
   current_request = this;
 }
 
@@ -92,7 +99,13 @@ ScopedHostRequest::~ScopedHostRequest() { current_request = outer_; }
 
 const limify_request* ScopedHostRequest::Find(const Request& request) {
   for (const ScopedHostRequest* s = current_request; s != nullptr; s = s->outer_) {
-    if (s->request_ == &request) return s->host_;
+    // By address: `request` is one of the recorded array's elements
+    // (compared as integers: unrelated pointers have no order in C++).
+    const auto at = reinterpret_cast<uintptr_t>(&request);
+    const auto begin = reinterpret_cast<uintptr_t>(s->requests_);
+    if (at >= begin && at - begin < s->n_ * sizeof(Request)) {
+      return s->hosts_[(at - begin) / sizeof(Request)];
+    }
   }
   return nullptr;
 }

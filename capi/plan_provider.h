@@ -14,6 +14,8 @@ namespace limify::capi {
 class ScopedHostRequest {
  public:
   ScopedHostRequest(const Request& request, const limify_request* host);
+  // A batch: requests[i] was read from hosts[i] (both arrays outlive this).
+  ScopedHostRequest(const Request* requests, const limify_request* const* hosts, size_t n);
   ~ScopedHostRequest();
   ScopedHostRequest(const ScopedHostRequest&) = delete;
   ScopedHostRequest& operator=(const ScopedHostRequest&) = delete;
@@ -22,8 +24,10 @@ class ScopedHostRequest {
   static const limify_request* Find(const Request& request);
 
  private:
-  const Request* request_;
-  const limify_request* host_;
+  const Request* requests_;
+  const limify_request* host_;  // the single request's host struct
+  const limify_request* const* hosts_;
+  size_t n_;
   const ScopedHostRequest* outer_;
 };
 

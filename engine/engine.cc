@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -274,6 +275,36 @@ void RunStep(const Runtime& rt, StorageStep& step) {
                                           &step.err);
 }
 
+// Runs the admitted `steps` (indexes into `all`) through the storage: in
+// one call when it has execute_batch (a remote storage then sends them
+// together), otherwise one after another. A batch the storage fails as a
+// whole fails each of its steps with that error.
+void RunSteps(const Runtime& rt, StorageStep* all, const std::vector<size_t>& steps) {
+  const auto execute_batch = StorageExecuteBatch(rt.storage->vtable());
+  if (execute_batch == nullptr || steps.size() < 2) {
+    for (size_t i : steps) RunStep(rt, all[i]);
+    return;
+  }
+  std::vector<const limify_storage_op*> ops(steps.size());
+  std::vector<limify_verdict*> outs(steps.size());
+  std::vector<limify_plugin_error*> errs(steps.size());
+  std::vector<int32_t> codes(steps.size(), LIMIFY_PLUGIN_INTERNAL);
+  for (size_t k = 0; k < steps.size(); ++k) {
+    StorageStep& step = all[steps[k]];
+    ops[k] = &step.op;
+    outs[k] = &step.verdict;
+    errs[k] = &step.err;
+  }
+  limify_plugin_error err;
+  const int32_t rc = execute_batch(rt.storage->instance(), ops.data(), ops.size(), outs.data(),
+                                   codes.data(), errs.data(), &err);
+  for (size_t k = 0; k < steps.size(); ++k) {
+    StorageStep& step = all[steps[k]];
+    step.rc = rc == LIMIFY_PLUGIN_OK ? codes[k] : rc;
+    if (rc != LIMIFY_PLUGIN_OK) step.err = err;
+  }
+}
+
 // Turns the storage's answer to a run step into the decision. A storage
 // failure the failure policy decides around is counted and left in
 // `reports` for the error listener; the returned error is what the policy
@@ -462,6 +493,45 @@ struct Engine::Impl {
     return Finish(slot, start, peek ? nullptr : counters, out, reports, std::move(status));
   }
 
+  // Check for each request, the storage steps run together (see RunSteps).
+  void CheckBatch(const Request* requests, size_t n, Decision* out, absl::Status* statuses) {
+    const uint64_t start = metrics->StartTimer();
+    const MetricSlot slot = ThisThreadMetricSlot();
+    std::vector<DecisionCounters*> counters(n, nullptr);
+    std::vector<Reports> reports(n);
+    // Not movable (each op points into its step): one array, never resized.
+    std::unique_ptr<StorageStep[]> steps(new StorageStep[n]);
+    std::vector<size_t> admitted;
+    {
+      ReadMostly<Runtime>::Pin rt(runtime);
+      for (size_t i = 0; i < n; ++i) {
+        const Request& request = requests[i];
+        statuses[i] = CheckCost(request.cost);
+        if (statuses[i].ok()) statuses[i] = CheckRequestSizes(request);
+        if (!statuses[i].ok()) continue;
+        const Resolution r = Resolve(*rt, request, plan_provider, this);
+        if (r.rule == nullptr) {
+          out[i] = Decision{};  // nothing limits this request
+          counters[i] = &metrics->unmatched();
+          continue;
+        }
+        counters[i] = r.limits->counters;
+        steps[i].rule = r.rule;
+        steps[i].limits = r.limits;
+        if (!AdmitStep(*rt, steps[i], &out[i], *metrics, slot)) continue;
+        PrepareStep(*rt, r.identity, request.cost, /*peek=*/false, steps[i]);
+        admitted.push_back(i);
+      }
+      RunSteps(*rt, steps.get(), admitted);
+      for (size_t i : admitted) {
+        statuses[i] = FinishStep(*rt, steps[i], &out[i], *metrics, slot, &reports[i]);
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      statuses[i] = Finish(slot, start, counters[i], &out[i], reports[i], std::move(statuses[i]));
+    }
+  }
+
   // Counts a finished call (a decision when `counters` is set) and reports
   // its errors. Runs outside every pin, so the listener may reload.
   absl::Status Finish(MetricSlot slot, uint64_t start, DecisionCounters* counters,
@@ -536,6 +606,11 @@ absl::Status Engine::Check(const Request& request, Decision* out) {
 
 absl::Status Engine::Peek(const Request& request, Decision* out) {
   return impl_->CheckOrPeek(request, /*peek=*/true, out);
+}
+
+void Engine::CheckBatch(const Request* requests, size_t n, Decision* decisions,
+                        absl::Status* statuses) {
+  if (n > 0) impl_->CheckBatch(requests, n, decisions, statuses);
 }
 
 absl::Status Engine::Reset(const Request& request) {

@@ -109,6 +109,14 @@ class Engine {
   // a probe, one recovery_timeout later, finds it answering again. Errors are for bad arguments (cost < 1) and for failures the
   // policy must not hide (an algorithm refusing its input, a plugin bug).
   absl::Status Check(const Request& request, Decision* out);
+  // Check for each of `n` requests, in order: decisions[i] and statuses[i]
+  // answer requests[i] exactly as Check would (metrics, failure policy,
+  // breaker and error listener included). The storage steps are handed to
+  // the storage together (limify_storage.execute_batch: one pipelined round
+  // trip per Redis server); each request is still its own atomic step, the
+  // batch as a whole is not.
+  void CheckBatch(const Request* requests, size_t n, Decision* decisions,
+                  absl::Status* statuses);
   // Decides without consuming anything.
   absl::Status Peek(const Request& request, Decision* out);
   // Forgets the state of the request's identity under its rule, for every

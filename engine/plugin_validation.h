@@ -35,6 +35,16 @@ inline auto StorageKeyCount(const limify_storage* storage) -> decltype(storage->
   return storage->struct_size >= kStorageKeyCountSize ? storage->key_count : nullptr;
 }
 
+// Likewise the optional 1.2 execute_batch slot: NULL for a 1.0 or 1.1
+// plugin (the field is past its struct_size), or a 1.2 one without it; the
+// engine then runs a batch through execute, one op at a time.
+inline constexpr size_t kStorageExecuteBatchSize =
+    offsetof(limify_storage, execute_batch) + sizeof(limify_storage::execute_batch);
+inline auto StorageExecuteBatch(const limify_storage* storage)
+    -> decltype(storage->execute_batch) {
+  return storage->struct_size >= kStorageExecuteBatchSize ? storage->execute_batch : nullptr;
+}
+
 // True for a non-empty name of [a-z0-9_] only.
 bool IsValidPluginName(std::string_view name);
 

@@ -50,11 +50,15 @@ TEST_P(BatchTest, ABatchDecidesLikeOneCheckAfterAnother) {
     }
     std::vector<limify_verdict> outs(ops.size());
     for (auto& v : outs) v.struct_size = sizeof v;
+    std::vector<const limify_storage_op*> op_ptrs;
+    for (const auto& op : ops) op_ptrs.push_back(&op);
+    std::vector<limify_verdict*> out_ptrs;
+    for (auto& v : outs) out_ptrs.push_back(&v);
     std::vector<int32_t> codes(ops.size(), -1);
     std::vector<limify_plugin_error> errors(ops.size());
     std::vector<limify_plugin_error*> errs;
     for (auto& e : errors) errs.push_back(&e);
-    storage->ExecuteBatch(ops.data(), ops.size(), outs.data(), codes.data(), errs.data());
+    storage->ExecuteBatch(op_ptrs.data(), ops.size(), out_ptrs.data(), codes.data(), errs.data());
     for (size_t i = 0; i < ops.size(); ++i) {
       const size_t round = i / rules.size(), r = i % rules.size();
       SCOPED_TRACE(::testing::Message() << "pass " << pass << " rule " << r << " round " << round);

@@ -37,9 +37,10 @@ extern "C" {
 #define LIMIFY_PLUGIN_MAGIC 0x4C4D4659u
 /* A host refuses a plugin whose major version differs from its own. Minor
  * versions add fields at the end of structs and are compatible both ways.
- * History: 1.0 first release; 1.1 adds limify_storage.key_count. */
+ * History: 1.0 first release; 1.1 adds limify_storage.key_count; 1.2 adds
+ * limify_storage.execute_batch. */
 #define LIMIFY_PLUGIN_ABI_MAJOR 1
-#define LIMIFY_PLUGIN_ABI_MINOR 1
+#define LIMIFY_PLUGIN_ABI_MINOR 2
 #define LIMIFY_PLUGIN_ENTRY_SYMBOL "limify_plugin_entry"
 
 /* The symbol must be exported with C linkage and default visibility. */
@@ -217,6 +218,25 @@ typedef struct limify_storage {
    * estimate (e.g. including expired keys not yet swept) is fine. */
   int32_t (*key_count)(void* instance, int64_t* out_count,
                        limify_plugin_error* err);
+
+  /* ---- ABI 1.2 (read only when struct_size covers it) ---- */
+
+  /* Optional (NULL: the host calls `execute` once per op instead). Runs
+   * `n_ops` independent steps, for a host with many requests in hand; a
+   * remote storage sends them together (one pipelined round trip per
+   * server). Each op is one atomic step exactly as `execute` would run it,
+   * with the same answer; the batch as a whole is not atomic. Steps on the
+   * same keys take effect in batch order.
+   *
+   * The arrays hold pointers, so that each struct keeps its own struct_size:
+   * ops[i] is answered in *outs[i] and codes[i] (a limify_plugin_code), its
+   * error text goes to errs[i] (an entry may be NULL). Returns
+   * LIMIFY_PLUGIN_OK when every codes[i] is set; any other code (with `err`)
+   * fails the whole batch and the host reads no codes[i]. */
+  int32_t (*execute_batch)(void* instance, const limify_storage_op* const* ops,
+                           size_t n_ops, limify_verdict* const* outs,
+                           int32_t* codes, limify_plugin_error* const* errs,
+                           limify_plugin_error* err);
 } limify_storage;
 
 /* ------------------------------------------------------------------------ */

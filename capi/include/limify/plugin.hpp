@@ -88,6 +88,18 @@ inline const char* CheckStorageOp(const limify_storage_op* op, const limify_verd
   return nullptr;
 }
 
+// What is wrong with the arrays handed to a storage's execute_batch, or
+// nullptr (each op is then checked with CheckStorageOp).
+inline const char* CheckStorageBatch(const limify_storage_op* const* ops, size_t n_ops,
+                                     limify_verdict* const* outs, const int32_t* codes,
+                                     limify_plugin_error* const* errs) noexcept {
+  if (n_ops == 0) return nullptr;
+  if (ops == nullptr || outs == nullptr || codes == nullptr || errs == nullptr) {
+    return "execute_batch: ops, outs, codes or errs is NULL";
+  }
+  return nullptr;
+}
+
 }  // namespace limify::plugin
 
 // Defines the exported entry function returning `manifest` (an lvalue of type

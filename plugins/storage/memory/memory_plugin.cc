@@ -13,6 +13,7 @@
 namespace limify::memory {
 namespace {
 
+using ::limify::plugin::CheckStorageBatch;
 using ::limify::plugin::CheckStorageOp;
 using ::limify::plugin::Guard;
 using ::limify::plugin::SetError;
@@ -68,6 +69,19 @@ int32_t Execute(void* instance, const limify_storage_op* op,
   });
 }
 
+// One op after another: the memory storage has no round trip to save.
+int32_t ExecuteBatch(void* instance, const limify_storage_op* const* ops, size_t n_ops,
+                     limify_verdict* const* outs, int32_t* codes,
+                     limify_plugin_error* const* errs, limify_plugin_error* err) {
+  return Guard(err, [&]() -> int32_t {
+    if (const char* problem = CheckStorageBatch(ops, n_ops, outs, codes, errs)) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
+    }
+    for (size_t i = 0; i < n_ops; ++i) codes[i] = Execute(instance, ops[i], outs[i], errs[i]);
+    return LIMIFY_PLUGIN_OK;
+  });
+}
+
 int32_t Remove(void* instance, const limify_key* keys, size_t n_keys,
                limify_plugin_error* err) {
   return Guard(err, [&]() -> int32_t {
@@ -103,7 +117,7 @@ int32_t KeyCount(void* instance, int64_t* out_count, limify_plugin_error* err) {
 
 constexpr limify_storage kMemoryStorage = {
     sizeof(limify_storage), LIMIFY_STORAGE_USES_HOST_CLOCK, "memory",
-    &Create, &Destroy, &Execute, &Remove, &KeyCount};
+    &Create, &Destroy, &Execute, &Remove, &KeyCount, &ExecuteBatch};
 
 constexpr const limify_storage* kStorages[] = {&kMemoryStorage};
 

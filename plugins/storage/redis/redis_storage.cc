@@ -406,7 +406,12 @@ int32_t RedisStorage::RunScript(const Script& script, int slot, const ScriptCall
 
 int32_t RedisStorage::Execute(const limify_storage_op& op, limify_verdict* out,
                               limify_plugin_error* err, const Hooks* hooks) {
-  const Deadline deadline = NewDeadline();
+  return ExecuteBy(op, NewDeadline(), out, err, hooks);
+}
+
+int32_t RedisStorage::ExecuteBy(const limify_storage_op& op, Deadline deadline,
+                                limify_verdict* out, limify_plugin_error* err,
+                                const Hooks* hooks) {
   // All keys of a check must share a slot (they share a hash tag).
   const int slot = KeySlot({op.keys[0].data, op.keys[0].size});
   for (size_t i = 1; i < op.n_keys; ++i) {
@@ -503,9 +508,9 @@ int32_t RedisStorage::Native(const Script& script, const limify_storage_op& op, 
   return rc == LIMIFY_PLUGIN_OK ? rc : Fail(err, rc, error);
 }
 
-void RedisStorage::ExecuteBatch(const limify_storage_op* ops, size_t n, limify_verdict* outs,
-                                int32_t* codes, limify_plugin_error* const* errs,
-                                const Hooks* hooks) {
+void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
+                                limify_verdict* const* outs, int32_t* codes,
+                                limify_plugin_error* const* errs, const Hooks* hooks) {
   const Deadline deadline = NewDeadline();
   std::vector<bool> done(n, false);
   // The native ops, grouped by the server that owns their slot.
@@ -518,7 +523,7 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* ops, size_t n, limify_v
   std::vector<const Script*> scripts(n, nullptr);
   std::string args, command;
   for (size_t i = 0; i < n; ++i) {
-    const limify_storage_op& op = ops[i];
+    const limify_storage_op& op = *ops[i];
     scripts[i] = op.n_keys > 0 ? NativeScriptFor(op, hooks) : nullptr;
     if (scripts[i] == nullptr) continue;
     const int slot = KeySlot({op.keys[0].data, op.keys[0].size});
@@ -529,7 +534,12 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* ops, size_t n, limify_v
     int32_t code = LIMIFY_PLUGIN_OK;
     std::string error;
     Node* node = one_slot ? NodeFor(slot, deadline, &code, &error) : nullptr;
-    if (node == nullptr) continue;  // Execute reports why
+    if (node == nullptr && (code == LIMIFY_PLUGIN_UNAVAILABLE || code == LIMIFY_PLUGIN_TIMEOUT)) {
+      codes[i] = Fail(errs[i], code, error);  // no server for it within the batch's deadline
+      done[i] = true;
+      continue;
+    }
+    if (node == nullptr) continue;  // ExecuteBy reports why
     auto group = std::find_if(groups.begin(), groups.end(),
                               [&](const Group& g) { return g.node == node; });
     if (group == groups.end()) group = groups.insert(groups.end(), Group{node, {}, {}});
@@ -572,14 +582,15 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* ops, size_t n, limify_v
       }
       bool fall_back = false;
       error.clear();
-      const int32_t code = ReadNativeReply(*scripts[i], r, &outs[i], &error, &fall_back);
+      const int32_t code = ReadNativeReply(*scripts[i], r, outs[i], &error, &fall_back);
       if (fall_back) continue;  // Execute takes the generic path
       codes[i] = code == LIMIFY_PLUGIN_OK ? code : Fail(errs[i], code, error);
       done[i] = true;
     }
   }
   for (size_t i = 0; i < n; ++i) {
-    if (!done[i]) codes[i] = Execute(ops[i], &outs[i], errs[i], hooks);
+    // Within the batch's deadline: a batch takes no longer than one check.
+    if (!done[i]) codes[i] = ExecuteBy(*ops[i], deadline, outs[i], errs[i], hooks);
   }
 }
 

@@ -90,15 +90,17 @@ class RedisStorage {
   // One atomic step (limify_storage.execute).
   int32_t Execute(const limify_storage_op& op, limify_verdict* out, limify_plugin_error* err,
                   const Hooks* hooks = nullptr);
-  // Many checks at once, for a host with many requests in hand (the engine's
-  // future batch call): the native ones are written as one pipeline per
+  // Many checks at once (limify_storage.execute_batch), for a host with many
+  // requests in hand, all within one command_timeout_ms: the native ones are written as one pipeline per
   // server and answered in one round trip; any that needs more (NOSCRIPT, a
   // redirection, the generic path) then runs alone through Execute. Each op
   // is one atomic step, as with Execute; ops on one key run in batch order
   // except that those sent again run after the others. Fills outs[i] and
-  // codes[i]; errors go to errs[i] (entries may be null).
-  void ExecuteBatch(const limify_storage_op* ops, size_t n, limify_verdict* outs, int32_t* codes,
-                    limify_plugin_error* const* errs, const Hooks* hooks = nullptr);
+  // *outs[i] and codes[i]; errors go to errs[i] (entries may be null). The
+  // ops must have passed limify::plugin::CheckStorageOp.
+  void ExecuteBatch(const limify_storage_op* const* ops, size_t n, limify_verdict* const* outs,
+                    int32_t* codes, limify_plugin_error* const* errs,
+                    const Hooks* hooks = nullptr);
   // Forgets `keys` with one DEL (limify_storage.remove).
   int32_t Remove(const limify_key* keys, size_t n_keys, limify_plugin_error* err);
 
@@ -118,6 +120,8 @@ class RedisStorage {
   class ScriptCall;
 
   int32_t Fail(limify_plugin_error* err, int32_t code, const std::string& message) const;
+  int32_t ExecuteBy(const limify_storage_op& op, Deadline deadline, limify_verdict* out,
+                    limify_plugin_error* err, const Hooks* hooks);
   Deadline NewDeadline() const;
   int32_t Detect(Deadline deadline, std::string* error);
   int32_t RefreshSlots(Deadline deadline, bool force, std::string* error);
