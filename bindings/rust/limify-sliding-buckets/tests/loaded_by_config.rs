@@ -129,11 +129,24 @@ fn on_redis_the_generic_path_shares_its_limit_between_engines() {
     let redis = RedisServer::start();
     let dir = plugin_dir();
     // The clock is the Redis server's (the manual one is refused there).
-    let storage = format!(r#""storage": {{"type": "redis", "url": "{}", "command_timeout_ms": 1000}}"#, redis.url);
+    // Generous timeouts and failure_mode closed: a slow machine fails the
+    // count below loudly (degraded) instead of letting extra requests pass.
+    let storage = format!(
+        r#""storage": {{"type": "redis", "url": "{}", "connect_timeout_ms": 5000, "command_timeout_ms": 5000}},
+            "failure_mode": "closed""#,
+        redis.url
+    );
     let (a, b) = (Engine::new(&config(&dir, &storage, "")).unwrap(), Engine::new(&config(&dir, &storage, "")).unwrap());
     let threads: Vec<_> = [a, b]
         .into_iter()
-        .map(|engine| std::thread::spawn(move || (0..15).filter(|_| check(&engine, 1).0).count()))
+        .map(|engine| {
+            std::thread::spawn(move || {
+                let r = Request::new("GET", "/api/v1/items").api_key("key-1");
+                let decisions: Vec<_> = (0..15).map(|_| engine.check(&r).unwrap()).collect();
+                assert!(decisions.iter().all(|d| !d.degraded()), "Redis failed during the test");
+                decisions.iter().filter(|d| d.allowed()).count()
+            })
+        })
         .collect();
     let allowed: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert_eq!(allowed, 10, "two engines, thirty requests, one limit of ten");

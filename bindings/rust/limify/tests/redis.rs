@@ -11,7 +11,7 @@ use limify::{Engine, Request};
 
 fn redis_engine(url: &str, rules: &str) -> Engine {
     Engine::new(&format!(
-        r#"{{"storage": {{"type": "redis", "url": "{url}", "connect_timeout_ms": 500, "command_timeout_ms": 1000}},
+        r#"{{"storage": {{"type": "redis", "url": "{url}", "connect_timeout_ms": 5000, "command_timeout_ms": 5000}},
             "failure_mode": "closed", "rules": {rules}}}"#
     ))
     .unwrap()
@@ -45,7 +45,9 @@ fn engines_on_one_redis_share_limits_atomically() {
             let engine = engines[i % 2].clone();
             std::thread::spawn(move || {
                 let r = Request::new("GET", "/hot").api_key("k");
-                (0..40).filter(|_| engine.check(&r).unwrap().allowed()).count()
+                let decisions: Vec<_> = (0..40).map(|_| engine.check(&r).unwrap()).collect();
+                assert!(decisions.iter().all(|d| !d.degraded()), "Redis failed during the test");
+                decisions.iter().filter(|d| d.allowed()).count()
             })
         })
         .collect();
