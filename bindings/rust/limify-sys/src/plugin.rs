@@ -8,7 +8,7 @@ use core::ffi::{c_char, c_int, c_void};
 /// "LMFY".
 pub const LIMIFY_PLUGIN_MAGIC: u32 = 0x4C4D_4659;
 pub const LIMIFY_PLUGIN_ABI_MAJOR: u16 = 1;
-pub const LIMIFY_PLUGIN_ABI_MINOR: u16 = 1;
+pub const LIMIFY_PLUGIN_ABI_MINOR: u16 = 2;
 pub const LIMIFY_PLUGIN_ENTRY_SYMBOL: &str = "limify_plugin_entry";
 
 /// `limify_plugin_code` values (a C enum; every function returns `int32_t`).
@@ -166,6 +166,18 @@ pub struct limify_storage {
     /// ABI 1.1.
     pub key_count:
         Option<unsafe extern "C" fn(instance: *mut c_void, out_count: *mut i64, err: *mut limify_plugin_error) -> i32>,
+    /// ABI 1.2.
+    pub execute_batch: Option<
+        unsafe extern "C" fn(
+            instance: *mut c_void,
+            ops: *const *const limify_storage_op,
+            n_ops: usize,
+            outs: *const *mut limify_verdict,
+            codes: *mut i32,
+            errs: *const *mut limify_plugin_error,
+            err: *mut limify_plugin_error,
+        ) -> i32,
+    >,
 }
 
 #[repr(C)]

@@ -110,6 +110,7 @@ int main(void) {
   FIELD(limify_storage, execute);
   FIELD(limify_storage, remove);
   FIELD(limify_storage, key_count);
+  FIELD(limify_storage, execute_batch);
 
   SIZE(limify_plugin_manifest);
   FIELD(limify_plugin_manifest, magic);

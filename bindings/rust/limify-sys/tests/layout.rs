@@ -67,7 +67,7 @@ fn rust_layout() -> BTreeMap<String, i64> {
     fields!(limify_storage_env: struct_size, reserved, now_us, clock_ctx);
     fields!(limify_storage_op: struct_size, mode, n_keys, keys, state_sizes, algorithm, specs, cost,
             apply, apply_ctx);
-    fields!(limify_storage: struct_size, flags, name, create, destroy, execute, remove, key_count);
+    fields!(limify_storage: struct_size, flags, name, create, destroy, execute, remove, key_count, execute_batch);
     fields!(limify_plugin_manifest: magic, abi_major, abi_minor, struct_size, reserved, name, version,
             n_algorithms, algorithms, n_storages, storages);
     m.insert("size limify_plugin_code".into(), size_of::<i32>() as i64);
