@@ -28,21 +28,3 @@ func TestTheFinalizerFreesAForgottenEngine(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
-
-// A closed engine is not freed a second time by its finalizer.
-func TestCloseClearsTheFinalizer(t *testing.T) {
-	e, err := New(`{"storage": {"type": "memory"}, "rules": []}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := freedEngines.Load()
-	e.Close()
-	e = nil
-	for i := 0; i < 5; i++ {
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
-	if got := freedEngines.Load() - before; got != 1 {
-		t.Fatalf("one Close freed %d engines", got)
-	}
-}
