@@ -345,3 +345,21 @@ func TestMiddlewareOverRealHTTPFromManyGoroutines(t *testing.T) {
 		t.Fatalf("status codes %v; want 50 × 200 and 110 × 429", codes)
 	}
 }
+
+// A cost over the limit can never pass: 429 without Retry-After, and the
+// body says so with retry_after null.
+func TestA429ThatWaitingCannotHelpHasNoRetryAfter(t *testing.T) {
+	e := newEngine(t, memoryConfig(t, webRules, nil))
+	m := newMiddleware(t, e, limify.MiddlewareOptions{})
+	w := serve(m.Limit("search_route", 5, http.HandlerFunc(hello)), "GET", "/bulk", nil)
+	if w.Code != 429 || w.Header().Get("Retry-After") != "" || w.Header().Get("X-RateLimit-Limit") != "3" {
+		t.Fatalf("%d %v", w.Code, w.Header())
+	}
+	var body map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := body["retry_after"]; !ok || v != nil {
+		t.Fatalf("retry_after should be null: %s", w.Body)
+	}
+}

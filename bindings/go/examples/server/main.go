@@ -52,15 +52,40 @@ func main() {
 	}
 	defer engine.Close()
 
-	opts := limify.MiddlewareOptions{UserIDHeader: "X-User"}
+	var trusted []string
 	if *proxy != "" {
-		opts.TrustedProxies = []string{*proxy}
+		trusted = []string{*proxy}
 	}
-	limiter, err := limify.NewMiddleware(engine, opts)
+	handler, err := newHandler(engine, trusted)
 	if err != nil {
 		log.Fatal(err)
 	}
 
+	srv := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-stop
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	log.Printf("limify %s: listening on http://%s", limify.Version(), *addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// newHandler is the whole application: the limiter around a mux with a
+// route limit on /search and the engine's metrics on /metrics.
+func newHandler(engine *limify.Engine, trustedProxies []string) (http.Handler, error) {
+	limiter, err := limify.NewMiddleware(engine, limify.MiddlewareOptions{
+		UserIDHeader:   "X-User",
+		TrustedProxies: trustedProxies,
+	})
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "hello")
@@ -78,18 +103,5 @@ func main() {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		w.Write(text)
 	})
-
-	srv := &http.Server{Addr: *addr, Handler: limiter.Handler(mux), ReadHeaderTimeout: 5 * time.Second}
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		<-stop
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
-	log.Printf("limify %s: listening on http://%s", limify.Version(), *addr)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
-	}
+	return limiter.Handler(mux), nil
 }
