@@ -336,6 +336,8 @@ impl Engine {
     /// Installs hooks, replacing any. When this returns, the previous hooks
     /// are not running and never will again (they are dropped). Fails with
     /// `FailedPrecondition` when called from inside this engine's hook.
+    /// A hook that needs its engine should hold a `Weak` to it: an `Arc`
+    /// would keep the engine alive forever.
     pub fn set_hooks(&self, hooks: Hooks) -> Result<()> {
         let ctx = HooksCtx::new(self.as_raw(), hooks);
         let raw = ctx.raw();
