@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 pc=$(find "$prefix" -path '*/pkgconfig/limify.pc' -print -quit)
 [ -n "$pc" ] || die "no limify.pc under $prefix (is limify installed there?)"
-command -v cargo >/dev/null || die "cargo is not installed (https://rustup.rs, or Debian's cargo)"
+command -v cargo >/dev/null || die "cargo is not installed (rustup, or Debian's cargo package)"
 command -v pkg-config >/dev/null || die "pkg-config is not installed"
 
 export PKG_CONFIG_PATH="$(dirname "$pc")"
