@@ -35,6 +35,7 @@ TEST(RedisOptionsTest, DefaultsFitARequestPath) {
   EXPECT_EQ(o.cluster, ClusterMode::kAuto);
   EXPECT_TRUE(o.native);
   EXPECT_TRUE(o.key_prefix.empty());
+  EXPECT_EQ(o.over_limit_cache_keys, 0u) << "the over-limit cache is off by default";
 }
 
 TEST(RedisOptionsTest, UrlWithUserPasswordAndDatabase) {
@@ -84,6 +85,10 @@ TEST(RedisOptionsTest, AllOptions) {
   EXPECT_FALSE(o.native);
   EXPECT_EQ(MustParse(R"({"cluster": "auto"})").cluster, ClusterMode::kAuto);
   EXPECT_EQ(MustParse(R"({"cluster": false})").cluster, ClusterMode::kOff);
+  EXPECT_EQ(MustParse(R"({"over_limit_cache": true})").over_limit_cache_keys,
+            kDefaultOverLimitCacheKeys);
+  EXPECT_EQ(MustParse(R"({"over_limit_cache": false})").over_limit_cache_keys, 0u);
+  EXPECT_EQ(MustParse(R"({"over_limit_cache": {"max_keys": 500}})").over_limit_cache_keys, 500u);
 }
 
 TEST(RedisOptionsTest, MistakesNameTheOption) {
@@ -105,6 +110,11 @@ TEST(RedisOptionsTest, MistakesNameTheOption) {
   EXPECT_EQ(Refusal(R"({"cluster": "yes"})").rfind("cluster: expected", 0), 0u);
   EXPECT_EQ(Refusal(R"({"native": 1})").rfind("native: expected", 0), 0u);
   EXPECT_EQ(Refusal(R"({"max_keys": 1})").rfind("max_keys: unknown option", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"over_limit_cache": 1})").rfind("over_limit_cache: expected", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"over_limit_cache": {"max_keys": 0}})")
+                .rfind("over_limit_cache.max_keys: expected", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"over_limit_cache": {"size": 5}})")
+                .rfind("over_limit_cache.size: unknown option", 0), 0u);
   EXPECT_EQ(Refusal(R"({"url": "unix:///s", "cluster": true})").rfind("cluster: ", 0), 0u);
   EXPECT_EQ(Refusal(R"({"url": "redis://h/2", "cluster": true})").rfind("url: ", 0), 0u);
   EXPECT_EQ(Refusal("[1]").rfind("options: expected a JSON object", 0), 0u);

@@ -84,6 +84,34 @@ std::string Shown(std::string_view url) {
   return "\"" + text + "\"";
 }
 
+// "over_limit_cache": true | false | {"max_keys": N}.
+bool ParseOverLimitCache(const nlohmann::json& value, RedisOptions* out, std::string* error) {
+  constexpr int kMaxKeys = 10'000'000;
+  if (value.is_boolean()) {
+    out->over_limit_cache_keys = value.get<bool>() ? kDefaultOverLimitCacheKeys : 0;
+    return true;
+  }
+  if (value.is_object()) {
+    for (const auto& [name, v] : value.items()) {
+      int keys = 0;
+      if (name != "max_keys") {
+        *error = "over_limit_cache." + name + ": unknown option (expected max_keys)";
+        return false;
+      }
+      if (!AsInt(v, 1, kMaxKeys, &keys)) {
+        *error = "over_limit_cache.max_keys: expected an integer from 1 to 10000000, got " +
+                 Shown(v);
+        return false;
+      }
+      out->over_limit_cache_keys = static_cast<size_t>(keys);
+    }
+    if (out->over_limit_cache_keys == 0) out->over_limit_cache_keys = kDefaultOverLimitCacheKeys;
+    return true;
+  }
+  *error = "over_limit_cache: expected true, false or {\"max_keys\": N}, got " + Shown(value);
+  return false;
+}
+
 }  // namespace
 
 bool ParseRedisUrl(std::string_view url, RedisOptions* out, std::string* error) {
@@ -238,10 +266,12 @@ bool ParseRedisOptions(const char* json, RedisOptions* out, std::string* error) 
         return false;
       }
       out->native = value.get<bool>();
+    } else if (name == "over_limit_cache") {
+      if (!ParseOverLimitCache(value, out, error)) return false;
     } else {
       *error = name +
                ": unknown option (expected url, connect_timeout_ms, command_timeout_ms, "
-               "pool_size, key_prefix, cluster, native)";
+               "pool_size, key_prefix, cluster, native, over_limit_cache)";
       return false;
     }
   }

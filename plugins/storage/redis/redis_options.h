@@ -35,7 +35,12 @@ struct RedisOptions {
   std::string key_prefix;       // prepended to every key; no '{' or '}'
   ClusterMode cluster = ClusterMode::kAuto;
   bool native = true;  // false: every algorithm takes the generic path
+  // Entries of the over-limit cache; 0: off (the default). "over_limit_cache":
+  // true sets kDefaultOverLimitCacheKeys, {"max_keys": N} sets N.
+  size_t over_limit_cache_keys = 0;
 };
+
+inline constexpr size_t kDefaultOverLimitCacheKeys = 100'000;
 
 // Parses redis://[user:password@]host[:port][/db] or unix:///path[?db=N]
 // into `out` (endpoint, user, password, db). On error returns false and sets

@@ -68,6 +68,15 @@ void WriteVerdict(const limify_verdict& v, limify_verdict* out) {
   }
 }
 
+// The host's verdict as a full struct (fields past its struct_size zero).
+limify_verdict ReadVerdict(const limify_verdict& out) {
+  limify_verdict v{};
+  const size_t n = out.struct_size < sizeof v ? out.struct_size : sizeof v;
+  std::memcpy(&v, &out, n);
+  v.struct_size = sizeof v;
+  return v;
+}
+
 // A thread's encode buffers, reused so that a check allocates nothing once
 // they have grown.
 struct Buffers {
@@ -140,6 +149,9 @@ RedisStorage::RedisStorage(const RedisOptions& options, SetErrorFn set_error)
   nodes_.push_back(std::make_unique<Node>(base_config_, options_.pool_size));
   seed_ = nodes_.front().get();
   if (options_.cluster == ClusterMode::kOff) mode_.store(kStandalone);
+  if (options_.over_limit_cache_keys > 0) {
+    over_limit_cache_ = std::make_unique<OverLimitCache>(options_.over_limit_cache_keys);
+  }
 }
 
 RedisStorage::~RedisStorage() = default;
@@ -409,9 +421,36 @@ int32_t RedisStorage::Execute(const limify_storage_op& op, limify_verdict* out,
   return ExecuteBy(op, NewDeadline(), out, err, hooks);
 }
 
+// The over-limit cache is skipped for tests' own clock (hooks->has_now).
+OverLimitCache* RedisStorage::CacheFor(const Hooks* hooks) const {
+  return hooks != nullptr && hooks->has_now ? nullptr : over_limit_cache_.get();
+}
+
+bool RedisStorage::AnswerFromCache(OverLimitCache* cache, const limify_storage_op& op,
+                                   OverLimitCache::Clock::time_point now, limify_verdict* out) {
+  limify_verdict v{};
+  if (cache == nullptr || !cache->Answer(op, now, &v)) return false;
+  WriteVerdict(v, out);
+  counters_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 int32_t RedisStorage::ExecuteBy(const limify_storage_op& op, Deadline deadline,
                                 limify_verdict* out, limify_plugin_error* err,
                                 const Hooks* hooks) {
+  OverLimitCache* cache = CacheFor(hooks);
+  if (cache == nullptr) return ExecuteUncached(op, deadline, out, err, hooks);
+  const auto sent = OverLimitCache::Clock::now();
+  if (AnswerFromCache(cache, op, sent, out)) return LIMIFY_PLUGIN_OK;
+  const uint64_t epoch = cache->epoch();
+  const int32_t rc = ExecuteUncached(op, deadline, out, err, hooks);
+  if (rc == LIMIFY_PLUGIN_OK) cache->Remember(op, sent, epoch, ReadVerdict(*out));
+  return rc;
+}
+
+int32_t RedisStorage::ExecuteUncached(const limify_storage_op& op, Deadline deadline,
+                                      limify_verdict* out, limify_plugin_error* err,
+                                      const Hooks* hooks) {
   // All keys of a check must share a slot (they share a hash tag).
   const int slot = KeySlot({op.keys[0].data, op.keys[0].size});
   for (size_t i = 1; i < op.n_keys; ++i) {
@@ -512,6 +551,9 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
                                 limify_verdict* const* outs, int32_t* codes,
                                 limify_plugin_error* const* errs, const Hooks* hooks) {
   const Deadline deadline = NewDeadline();
+  OverLimitCache* cache = CacheFor(hooks);
+  const auto sent = OverLimitCache::Clock::now();
+  const uint64_t epoch = cache != nullptr ? cache->epoch() : 0;
   std::vector<bool> done(n, false);
   // The native ops, grouped by the server that owns their slot.
   struct Group {
@@ -524,6 +566,11 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
   std::string args, command;
   for (size_t i = 0; i < n; ++i) {
     const limify_storage_op& op = *ops[i];
+    if (AnswerFromCache(cache, op, sent, outs[i])) {
+      codes[i] = LIMIFY_PLUGIN_OK;
+      done[i] = true;
+      continue;
+    }
     scripts[i] = op.n_keys > 0 ? NativeScriptFor(op, hooks) : nullptr;
     if (scripts[i] == nullptr) continue;
     const int slot = KeySlot({op.keys[0].data, op.keys[0].size});
@@ -585,6 +632,9 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
       const int32_t code = ReadNativeReply(*scripts[i], r, outs[i], &error, &fall_back);
       if (fall_back) continue;  // Execute takes the generic path
       codes[i] = code == LIMIFY_PLUGIN_OK ? code : Fail(errs[i], code, error);
+      if (code == LIMIFY_PLUGIN_OK && cache != nullptr) {
+        cache->Remember(*ops[i], sent, epoch, ReadVerdict(*outs[i]));
+      }
       done[i] = true;
     }
   }
@@ -695,6 +745,19 @@ int32_t RedisStorage::Generic(const limify_storage_op& op, int slot, const Hooks
 }
 
 int32_t RedisStorage::Remove(const limify_key* keys, size_t n_keys, limify_plugin_error* err) {
+  // Forgotten before the DEL and again after it: a step answered in between
+  // may have read the state the DEL removes (see OverLimitCache's epoch).
+  struct ForgetAround {
+    OverLimitCache* cache;
+    const limify_key* keys;
+    size_t n_keys;
+    ForgetAround(OverLimitCache* c, const limify_key* k, size_t n) : cache(c), keys(k), n_keys(n) {
+      if (cache != nullptr) cache->Forget(keys, n_keys);
+    }
+    ~ForgetAround() {
+      if (cache != nullptr) cache->Forget(keys, n_keys);
+    }
+  } forget(over_limit_cache_.get(), keys, n_keys);
   const Deadline deadline = NewDeadline();
   const int slot = KeySlot({keys[0].data, keys[0].size});
   for (size_t i = 1; i < n_keys; ++i) {

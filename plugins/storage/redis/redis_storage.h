@@ -22,6 +22,10 @@
 // and schedules a refresh, ASK is followed with ASKING, TRYAGAIN retried
 // until the deadline, and a connection error to a node schedules a refresh.
 //
+// Over-limit cache ("over_limit_cache", off by default): blocks Redis
+// answered are answered again locally until their retry_after passes; see
+// over_limit_cache.h for why that never blocks what Redis would allow.
+//
 // Time bounds. A check, retries and redirections included, never takes
 // longer than command_timeout_ms (connecting included, itself bounded by
 // connect_timeout_ms). A server that cannot be reached gives UNAVAILABLE, one
@@ -40,6 +44,7 @@
 #include <vector>
 
 #include "limify/plugin.h"
+#include "plugins/storage/redis/over_limit_cache.h"
 #include "plugins/storage/redis/redis_connection.h"
 #include "plugins/storage/redis/redis_options.h"
 #include "plugins/storage/redis/redis_scripts.h"
@@ -74,6 +79,7 @@ class RedisStorage {
     std::atomic<uint64_t> asks{0};
     std::atomic<uint64_t> tryagains{0};
     std::atomic<uint64_t> refreshes{0};     // slot maps fetched
+    std::atomic<uint64_t> cache_hits{0};    // blocks answered by the over-limit cache
   };
 
   RedisStorage(const RedisOptions& options, SetErrorFn set_error);
@@ -122,6 +128,11 @@ class RedisStorage {
   int32_t Fail(limify_plugin_error* err, int32_t code, const std::string& message) const;
   int32_t ExecuteBy(const limify_storage_op& op, Deadline deadline, limify_verdict* out,
                     limify_plugin_error* err, const Hooks* hooks);
+  int32_t ExecuteUncached(const limify_storage_op& op, Deadline deadline, limify_verdict* out,
+                          limify_plugin_error* err, const Hooks* hooks);
+  OverLimitCache* CacheFor(const Hooks* hooks) const;
+  bool AnswerFromCache(OverLimitCache* cache, const limify_storage_op& op,
+                       OverLimitCache::Clock::time_point now, limify_verdict* out);
   Deadline NewDeadline() const;
   int32_t Detect(Deadline deadline, std::string* error);
   int32_t RefreshSlots(Deadline deadline, bool force, std::string* error);
@@ -168,6 +179,9 @@ class RedisStorage {
   std::mutex refresh_mu_;  // one detection or slot refresh at a time
   Deadline last_refresh_{};
   std::atomic<bool> refresh_wanted_{false};
+
+  // Null unless "over_limit_cache" is on.
+  std::unique_ptr<OverLimitCache> over_limit_cache_;
 
   Counters counters_;
 };
