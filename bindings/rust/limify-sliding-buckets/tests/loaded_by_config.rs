@@ -105,6 +105,24 @@ fn its_decisions_are_exact_on_the_manual_clock() {
 }
 
 #[test]
+fn the_plugin_needs_no_symbol_of_liblimify() {
+    // Only the C ABI connects them: the host hands the plugin everything it
+    // calls (set_error), so the shared object must not even link the library.
+    let dir = plugin_dir();
+    let so = dir.path().join("liblimify_sliding_buckets.so");
+    let output = std::process::Command::new("readelf")
+        .args(["--dynamic", "--wide"])
+        .arg(&so)
+        .output()
+        .expect("running readelf (binutils)");
+    assert!(output.status.success());
+    let dynamic = String::from_utf8_lossy(&output.stdout);
+    let needed: Vec<&str> = dynamic.lines().filter(|l| l.contains("(NEEDED)")).collect();
+    assert!(!needed.is_empty(), "readelf printed no NEEDED entries: {dynamic}");
+    assert!(needed.iter().all(|l| !l.contains("liblimify")), "{needed:#?}");
+}
+
+#[test]
 fn a_spec_the_plugin_refuses_is_a_config_error_with_its_message() {
     let dir = plugin_dir();
     let err = Engine::new(&config(&dir, MEMORY, r#", "burst": 20"#)).unwrap_err();
