@@ -4,7 +4,10 @@
 // the same server: the ceiling a Redis client can reach. One run, one table.
 //
 //   redis_bench [--url redis://host:port] [--seconds 2] [--threads 1,2,8,32,64]
-//               [--pool 2] [--algorithms token_bucket,gcra]
+//               [--pool 2] [--algorithms token_bucket,gcra] [--batches 16,64]
+//
+// --batches: one caller with that many requests in hand (limify_check_batch:
+// one pipelined round trip per batch), beside redis-benchmark -c 1 -P <n>.
 //
 // Without --url it starts a throwaway server (scripts/redis-local) and stops
 // it at the end. Speed is reported, never asserted.
@@ -114,6 +117,49 @@ Result RunEngine(limify::Engine& engine, const std::string& rule, int threads, d
   return r;
 }
 
+// One caller deciding `batch` requests at a time (Engine::CheckBatch, one
+// pipelined round trip), each request its own identity. Latency is per batch.
+Result RunBatches(limify::Engine& engine, const std::string& algorithm, int batch,
+                  double seconds) {
+  std::vector<std::string> identities;
+  for (int i = 0; i < batch; ++i) identities.push_back("batch-" + std::to_string(i));
+  const std::string path = "/" + algorithm;
+  std::vector<limify::Request> requests(batch);
+  for (int i = 0; i < batch; ++i) {
+    requests[i].method = "GET";
+    requests[i].path = path;
+    requests[i].user_id = identities[i];
+  }
+  std::vector<limify::Decision> decisions(batch);
+  std::vector<absl::Status> statuses(batch);
+  std::vector<uint32_t> lat;
+  lat.reserve(1 << 20);
+  long errors = 0, checks = 0;
+  const double cpu0 = UserCpuSeconds();
+  const auto t0 = Clock::now();
+  const auto end = t0 + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const auto start = Clock::now();
+    engine.CheckBatch(requests.data(), requests.size(), decisions.data(), statuses.data());
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+    lat.push_back(static_cast<uint32_t>(std::min<int64_t>(ns.count(), UINT32_MAX)));
+    checks += batch;
+    for (int i = 0; i < batch; ++i) {
+      if (!statuses[i].ok() || decisions[i].degraded || !decisions[i].allowed) ++errors;
+    }
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  Result r;
+  if (lat.empty()) return r;
+  std::sort(lat.begin(), lat.end());
+  r.per_second = checks / elapsed;
+  r.p50_us = lat[lat.size() / 2] / 1000.0;
+  r.p99_us = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)] / 1000.0;
+  r.cpu_us_per_check = (UserCpuSeconds() - cpu0) * 1e6 / checks;
+  r.errors = errors;
+  return r;
+}
+
 // redis-benchmark on the same EVALSHA: requests per second and p50 (ms).
 Result RunRedisBenchmark(int port, const std::string& evalsha, int clients, int pipeline,
                          long requests) {
@@ -142,6 +188,7 @@ int main(int argc, char** argv) {
   std::vector<int> threads = {1, 2, 8, 32, 64};
   int pool = 1;
   std::vector<std::string> algorithms = {"token_bucket", "gcra"};
+  std::vector<int> batches = {16, 64};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--url") url = value;
@@ -149,6 +196,7 @@ int main(int argc, char** argv) {
     else if (flag == "--threads") threads = ParseList(value);
     else if (flag == "--pool") pool = std::atoi(value.c_str());
     else if (flag == "--algorithms") algorithms = SplitNames(value);
+    else if (flag == "--batches") batches = ParseList(value);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -205,6 +253,18 @@ int main(int argc, char** argv) {
     const Result piped = RunRedisBenchmark(port, evalsha, 50, 16, 400000);
     std::printf("%8s %12s %9s %9s %11s | %22s %12.0f %9s\n", "", "", "", "", "",
                 "-c 50 -P 16 (ceiling)", piped.per_second, "");
+    if (!batches.empty()) std::printf("  (batch rows: one caller; p50/p99 of a whole batch)\n");
+    for (int b : batches) {
+      const Result ours = RunBatches(**engine, algorithm, b, seconds);
+      const long n = std::max<long>(20000, static_cast<long>(ours.per_second * seconds));
+      const Result ceiling = RunRedisBenchmark(port, evalsha, 1, b, n);
+      std::printf("%8s %12.0f %9.1f %9.1f %11.2f | %22s %12.0f %9s %6.0f%%%s\n",
+                  ("batch " + std::to_string(b)).c_str(), ours.per_second, ours.p50_us,
+                  ours.p99_us, ours.cpu_us_per_check, ("-c 1 -P " + std::to_string(b)).c_str(),
+                  ceiling.per_second, "",
+                  100 * ours.per_second / std::max(1.0, ceiling.per_second),
+                  ours.errors ? "  (errors!)" : "");
+    }
   }
   // Memory per key (MEMORY USAGE, expiry included): one key per algorithm,
   // at 100/hour so it lives long enough to be measured.
