@@ -516,6 +516,7 @@ BEGIN
        gone AS (DELETE FROM @schema@.state t USING batch
                  WHERE t.key = batch.key AND batch.expires_us <= at_us AND t.expires_us <= at_us
                  RETURNING 1)
-  SELECT (SELECT max(batch.key) FROM batch), (SELECT count(*) FROM batch), (SELECT count(*) FROM gone)
+  SELECT (SELECT batch.key FROM batch ORDER BY batch.key DESC LIMIT 1),
+         (SELECT count(*) FROM batch), (SELECT count(*) FROM gone)
     INTO next_key, scanned, deleted;
 END $$;

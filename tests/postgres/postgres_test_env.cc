@@ -2,6 +2,8 @@
 // postgres_test_env.h.
 #include "tests/postgres/postgres_test_env.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace limify::testing {
 namespace {
@@ -73,8 +76,8 @@ std::unique_ptr<pqxx::connection> Connect(const std::string& url) {
   return std::make_unique<pqxx::connection>(url);
 }
 
-LocalServer::LocalServer() : dir_(MakeTempDir()) {
-  if (PgLocal("server " + dir_ + " solo", &url_) != 0) {
+LocalServer::LocalServer(bool durable) : dir_(MakeTempDir()) {
+  if (PgLocal("server " + dir_ + " solo" + (durable ? " --durable" : ""), &url_) != 0) {
     throw std::runtime_error("could not start a private postgres (scripts/pg-local)");
   }
 }
@@ -83,6 +86,46 @@ LocalServer::~LocalServer() { PgLocal("stop " + dir_); }
 
 void LocalServer::Kill() {
   if (PgLocal("kill " + dir_ + " solo") != 0) throw std::runtime_error("kill failed");
+}
+
+namespace {
+
+// `pid` and its children (the server's backends and helpers), from /proc.
+std::vector<pid_t> ProcessTree(pid_t pid) {
+  std::vector<pid_t> pids{pid};
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return pids;
+  while (dirent* entry = ::readdir(proc)) {
+    const pid_t child = static_cast<pid_t>(std::atol(entry->d_name));
+    if (child <= 0) continue;
+    std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: comm may hold spaces, so read after ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    char state = 0;
+    long ppid = 0;
+    if (std::sscanf(line.c_str() + close + 1, " %c %ld", &state, &ppid) == 2 && ppid == pid) {
+      pids.push_back(child);
+    }
+  }
+  ::closedir(proc);
+  return pids;
+}
+
+}  // namespace
+
+void LocalServer::Pause() {
+  for (pid_t pid : ProcessTree(static_cast<pid_t>(std::stol(ReadFile(dir_ + "/solo.pid"))))) {
+    ::kill(pid, SIGSTOP);
+  }
+}
+
+void LocalServer::Resume() {
+  for (pid_t pid : ProcessTree(static_cast<pid_t>(std::stol(ReadFile(dir_ + "/solo.pid"))))) {
+    ::kill(pid, SIGCONT);
+  }
 }
 
 void LocalServer::Restart() {

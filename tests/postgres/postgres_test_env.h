@@ -32,11 +32,17 @@ std::unique_ptr<pqxx::connection> Connect(const std::string& url = ServerUrl());
 // A private server in its own directory, stopped (by PID) on destruction.
 class LocalServer {
  public:
-  LocalServer();
+  // durable: fsync and synchronous_commit on, so that what a check committed
+  // survives a crash (the fixture's fast settings may lose the last commits).
+  explicit LocalServer(bool durable = false);
   ~LocalServer();
   const std::string& url() const { return url_; }
   void Kill();     // immediate shutdown: clients cut off
   void Restart();  // the same port and data again
+  // SIGSTOP / SIGCONT to the postmaster and every process it started: the
+  // sockets stay open, nothing answers.
+  void Pause();
+  void Resume();
 
  private:
   std::string dir_;

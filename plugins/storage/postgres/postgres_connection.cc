@@ -137,7 +137,8 @@ absl::Status StatusFromException(const std::exception& e, const std::string& wha
     // statements are stale, so start over with a new one.
     if (state == "3F000" || state == "42883" || state == "42P01" || state == "26000") {
       *drop_connection = true;
-      return absl::UnavailableError(message + " (is the schema installed? see \"migrate\")");
+      return absl::FailedPreconditionError(message +
+                                           " (is the schema installed? see \"migrate\")");
     }
     if (state == "42501") return absl::UnavailableError(message + " (permission denied)");
     return absl::InternalError(message);

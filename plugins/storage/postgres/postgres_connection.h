@@ -49,7 +49,8 @@ absl::StatusOr<std::unique_ptr<pqxx::connection_base>> OpenConnection(const std:
 // What a libpqxx exception means for the storage: the status to report
 // (naming `what`, e.g. "token_bucket"), and whether the connection must be
 // dropped. Only the first line of the server's message is kept: a DETAIL
-// line could quote a key.
+// line could quote a key. A missing schema, table or function (dropped
+// while running, or lost in a crash) is FailedPrecondition.
 absl::Status StatusFromException(const std::exception& e, const std::string& what,
                                  bool* drop_connection);
 

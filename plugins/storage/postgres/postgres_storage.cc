@@ -174,7 +174,13 @@ absl::Status PostgresStorage::WarmUp() {
   return absl::OkStatus();
 }
 
-int32_t PostgresStorage::Fail(limify_plugin_error* err, const absl::Status& status) const {
+int32_t PostgresStorage::Fail(limify_plugin_error* err, const absl::Status& status) {
+  // The schema vanished under us (dropped, or its creation lost in a crash
+  // before it reached the disk): the next connection checks it again, and
+  // migrates when allowed.
+  if (status.code() == absl::StatusCode::kFailedPrecondition) {
+    schema_ready_.store(false, std::memory_order_release);
+  }
   const int32_t code = CodeOf(status);
   if (set_error_ != nullptr) set_error_(err, code, std::string(status.message()).c_str());
   return code;

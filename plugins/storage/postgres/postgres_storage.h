@@ -89,7 +89,7 @@ class PostgresStorage {
 
  private:
   absl::Status Setup(pqxx::connection_base& conn);
-  int32_t Fail(limify_plugin_error* err, const absl::Status& status) const;
+  int32_t Fail(limify_plugin_error* err, const absl::Status& status);
   Deadline NewDeadline() const;
   const char* NativeStatement(const limify_storage_op& op, const Hooks* hooks) const;
   int32_t Native(const char* statement, const limify_storage_op& op, const Hooks* hooks,
