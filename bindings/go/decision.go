@@ -152,8 +152,8 @@ func decisionFromC(cd *C.limify_decision, ids *idCache) Decision {
 		ResetAfter: time.Duration(cd.reset_after_us) * time.Microsecond,
 		RetryAfter: time.Duration(cd.retry_after_us) * time.Microsecond,
 		Period:     time.Duration(cd.period_us) * time.Microsecond,
-		RuleID:     ids.get(&cd.rule_id),
-		PlanID:     ids.get(&cd.plan_id),
+		RuleID:     ids.rules.get(&cd.rule_id),
+		PlanID:     ids.plans.get(&cd.plan_id),
 	}
 	if cd.retry_after_us == C.LIMIFY_RETRY_NEVER {
 		d.RetryAfter = RetryNever

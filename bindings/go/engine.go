@@ -9,6 +9,7 @@ package limify
 import "C"
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -66,7 +67,7 @@ func parseSettings(config []byte) *settings {
 		s.FailureMode = "open"
 	}
 	if len(s.Identity.Order) == 0 {
-		s.Identity.Order = DefaultIdentityOrder
+		s.Identity.Order = append([]string(nil), DefaultIdentityOrder...)
 	}
 	return s
 }
@@ -205,9 +206,10 @@ func (e *Engine) ReloadFromFile(path string) error {
 // (each NUL-terminated) and the decision and error the library writes.
 // Pooled, so a check allocates nothing on the Go heap either.
 type scratch struct {
-	dec C.limify_decision
-	err C.limify_error
-	buf []byte
+	dec    C.limify_decision
+	err    C.limify_error
+	buf    []byte
+	fields int // how many fields buf holds
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -221,6 +223,7 @@ func (s *scratch) add(v string) C.int32_t {
 	if v == "" {
 		return -1
 	}
+	s.fields++
 	off := len(s.buf)
 	s.buf = append(s.buf, v...)
 	s.buf = append(s.buf, 0)
@@ -257,30 +260,38 @@ func (e *Engine) decide(ctx context.Context, op C.int32_t, r *Request) (Decision
 			return Decision{}, err
 		}
 	}
-	if f := badField(r); f != "" {
-		return Decision{}, invalid(opNames[op], "Request.%s contains a NUL byte", f)
-	}
-	if !e.enter() {
-		return Decision{}, ErrClosed
-	}
-	defer e.exit()
 	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
-	s.buf = s.buf[:0]
+	s.buf, s.fields = s.buf[:0], 0
 	method, path := s.add(upperMethod(r.Method)), s.add(r.Path)
 	user, org, key := s.add(r.UserID), s.add(r.OrgID), s.add(r.APIKey)
 	ip, plan := s.add(r.ClientIP), s.add(r.Plan)
+	// One NUL ends each present field; any other would silently cut one in C.
+	if bytes.Count(s.buf, nul) != s.fields {
+		scratchPool.Put(s)
+		return Decision{}, invalid(opNames[op], "Request.%s contains a NUL byte", badField(r))
+	}
 	s.buf = append(s.buf, 0) // never empty: &buf[0] must exist
+	if !e.enter() {
+		scratchPool.Put(s)
+		return Decision{}, ErrClosed
+	}
+	// No defer on this path: the call is the hot path of every binding user.
 	st := C.go_decide(op, e.handle, (*C.char)(unsafe.Pointer(&s.buf[0])),
 		method, path, user, org, key, ip, plan, C.int64_t(r.Cost), &s.dec, &s.err)
-	if st != C.LIMIFY_OK {
-		return Decision{}, fromC(opNames[op], st, &s.err)
+	e.exit()
+	var d Decision
+	var err error
+	switch {
+	case st != C.LIMIFY_OK:
+		err = fromC(opNames[op], st, &s.err)
+	case op != C.GO_OP_RESET:
+		d = decisionFromC(&s.dec, e.ids)
 	}
-	if op == C.GO_OP_RESET {
-		return Decision{}, nil
-	}
-	return decisionFromC(&s.dec, e.ids), nil
+	scratchPool.Put(s)
+	return d, err
 }
+
+var nul = []byte{0}
 
 // Check decides and consumes. A denial is a Decision with Allowed false, not
 // an error. A storage failure is decided by the configured failure_mode and
@@ -333,7 +344,7 @@ func (e *Engine) key(ctx context.Context, op, ruleID, identity string, cost int6
 	defer e.exit()
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
-	s.buf = s.buf[:0]
+	s.buf, s.fields = s.buf[:0], 0
 	r, id := s.add(ruleID), s.add(identity)
 	base := (*C.char)(unsafe.Pointer(&s.buf[0]))
 	rule := (*C.char)(unsafe.Add(unsafe.Pointer(base), r))

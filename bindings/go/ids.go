@@ -11,17 +11,22 @@ import (
 
 // idCache turns the rule and plan ids of decisions into Go strings without
 // allocating one per decision: ids are few (bounded by the configuration),
-// so each is converted once and then found by a map lookup, which Go does
-// without allocating for a []byte key.
+// so each is converted once and then found again. Rule ids and plan ids
+// have a table each, so the last-hit slot of each mostly answers alone.
 type idCache struct {
-	m  atomic.Pointer[map[string]string] // copy on write
-	mu sync.Mutex
+	rules, plans idTable
 }
 
-// maxCachedIDs bounds the cache; past it ids are converted per call.
+type idTable struct {
+	last atomic.Pointer[string]            // the last id found: one compare, no hashing
+	m    atomic.Pointer[map[string]string] // every id seen, copied on write
+	mu   sync.Mutex
+}
+
+// maxCachedIDs bounds a table; past it ids are converted per call.
 const maxCachedIDs = 4096
 
-func (c *idCache) get(id *[C.LIMIFY_ID_MAX + 1]C.char) string {
+func (t *idTable) get(id *[C.LIMIFY_ID_MAX + 1]C.char) string {
 	b := unsafe.Slice((*byte)(unsafe.Pointer(&id[0])), len(id))
 	n := 0
 	for n < len(b) && b[n] != 0 {
@@ -31,15 +36,19 @@ func (c *idCache) get(id *[C.LIMIFY_ID_MAX + 1]C.char) string {
 		return ""
 	}
 	b = b[:n]
-	if m := c.m.Load(); m != nil {
+	if last := t.last.Load(); last != nil && *last == string(b) {
+		return *last
+	}
+	if m := t.m.Load(); m != nil {
 		if s, ok := (*m)[string(b)]; ok {
+			t.last.Store(&s)
 			return s
 		}
 	}
 	s := string(b)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.m.Load()
 	if old != nil && len(*old) >= maxCachedIDs {
 		return s
 	}
@@ -50,7 +59,8 @@ func (c *idCache) get(id *[C.LIMIFY_ID_MAX + 1]C.char) string {
 		}
 	}
 	next[s] = s
-	c.m.Store(&next)
+	t.m.Store(&next)
+	t.last.Store(&s)
 	return s
 }
 
