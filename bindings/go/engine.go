@@ -341,27 +341,28 @@ func (e *Engine) key(ctx context.Context, op, ruleID, identity string, cost int6
 	if !e.enter() {
 		return Decision{}, ErrClosed
 	}
-	defer e.exit()
 	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
 	s.buf, s.fields = s.buf[:0], 0
 	r, id := s.add(ruleID), s.add(identity)
-	base := (*C.char)(unsafe.Pointer(&s.buf[0]))
-	rule := (*C.char)(unsafe.Add(unsafe.Pointer(base), r))
-	ident := (*C.char)(unsafe.Add(unsafe.Pointer(base), id))
+	base := unsafe.Pointer(&s.buf[0])
+	rule, ident := (*C.char)(unsafe.Add(base, r)), (*C.char)(unsafe.Add(base, id))
 	var st C.limify_status
 	if check {
 		st = C.limify_check_key(e.handle, rule, ident, C.int64_t(cost), &s.dec, &s.err)
 	} else {
 		st = C.limify_reset_key(e.handle, rule, ident, &s.err)
 	}
-	if st != C.LIMIFY_OK {
-		return Decision{}, fromC(op, st, &s.err)
+	e.exit()
+	var d Decision
+	var err error
+	switch {
+	case st != C.LIMIFY_OK:
+		err = fromC(op, st, &s.err)
+	case check:
+		d = decisionFromC(&s.dec, e.ids)
 	}
-	if !check {
-		return Decision{}, nil
-	}
-	return decisionFromC(&s.dec, e.ids), nil
+	scratchPool.Put(s)
+	return d, err
 }
 
 // CheckBatch checks many requests at once (a remote storage sends them
