@@ -124,6 +124,16 @@ int32_t Remove(void* instance, const limify_key* keys, size_t n_keys,
   });
 }
 
+int32_t KeyCount(void* instance, int64_t* out_count, limify_plugin_error* err) {
+  return Guard(err, [&]() -> int32_t {
+    if (instance == nullptr || out_count == nullptr) {
+      return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT,
+                      "key_count: instance or out_count is NULL");
+    }
+    return static_cast<RedisStorage*>(instance)->KeyCount(out_count, err);
+  });
+}
+
 // No LIMIFY_STORAGE_USES_HOST_CLOCK: Redis keeps the time (TIME). Fields
 // this plugin does not provide stay zero (NULL: optional, not supported).
 limify_storage MakeStorage() {
@@ -135,6 +145,7 @@ limify_storage MakeStorage() {
   s.destroy = &Destroy;
   s.execute = &Execute;
   s.remove = &Remove;
+  s.key_count = &KeyCount;
   s.execute_batch = &ExecuteBatch;
   return s;
 }

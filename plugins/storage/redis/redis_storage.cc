@@ -784,6 +784,75 @@ int32_t RedisStorage::Remove(const limify_key* keys, size_t n_keys, limify_plugi
   return LIMIFY_PLUGIN_OK;
 }
 
+namespace {
+
+// Redis glob syntax: `text` matched literally.
+std::string GlobEscaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+int32_t RedisStorage::KeyCount(int64_t* out_count, limify_plugin_error* err) {
+  const auto budget_end = Clock::now() + std::chrono::milliseconds(kKeyCountBudgetMs);
+  // Detects the server kind (and the slot map) if nothing has yet.
+  int32_t code = LIMIFY_PLUGIN_OK;
+  std::string error;
+  if (NodeFor(0, NewDeadline(), &code, &error) == nullptr) return Fail(err, code, error);
+  std::vector<Node*> masters;
+  if (IsCluster()) {
+    for (int slot = 0; slot < kSlotCount; ++slot) {
+      Node* node = slots_[slot].load(std::memory_order_acquire);
+      if (node != nullptr && std::find(masters.begin(), masters.end(), node) == masters.end()) {
+        masters.push_back(node);
+      }
+    }
+  } else {
+    masters.push_back(seed_);
+  }
+  // This storage's keys only: the engine's keys all start "limify:{".
+  const std::string pattern = GlobEscaped(options_.key_prefix) + "limify:{*";
+  int64_t total = 0;
+  for (Node* node : masters) {
+    std::string cursor = "0";
+    do {
+      if (Clock::now() >= budget_end) {
+        return Fail(err, LIMIFY_PLUGIN_TIMEOUT,
+                    "key_count: SCAN did not finish within " + std::to_string(kKeyCountBudgetMs) +
+                        " ms (too many keys to count in a scrape)");
+      }
+      std::string command;
+      CommandBuilder b(&command);
+      b.Begin(6);
+      b.Arg("SCAN");
+      b.Arg(cursor);
+      b.Arg("MATCH");
+      b.Arg(pattern);
+      b.Arg("COUNT");
+      b.Arg("1000");
+      ReplyPtr reply;
+      const int32_t rc = node->Pick().Call(command, 1, NewDeadline(), &reply, &error);
+      if (rc != LIMIFY_PLUGIN_OK) return Fail(err, rc, "key_count: " + error);
+      const redisReply* r = reply.get();
+      if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+          r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        return Fail(err, LIMIFY_PLUGIN_INTERNAL,
+                    "key_count: unexpected SCAN reply" +
+                        (IsError(r) ? ": " + Shorten(ReplyText(r)) : std::string()));
+      }
+      cursor.assign(r->element[0]->str, r->element[0]->len);
+      total += static_cast<int64_t>(r->element[1]->elements);
+    } while (cursor != "0");
+  }
+  *out_count = total;
+  return LIMIFY_PLUGIN_OK;
+}
+
 int32_t RedisStorage::Command(std::string_view route_key, const std::vector<std::string>& argv,
                               ReplyPtr* reply, std::string* error) {
   std::string command;

@@ -107,6 +107,13 @@ class RedisStorage {
   void ExecuteBatch(const limify_storage_op* const* ops, size_t n, limify_verdict* const* outs,
                     int32_t* codes, limify_plugin_error* const* errs,
                     const Hooks* hooks = nullptr);
+  // The keys of this storage (its key_prefix + "limify:{"), counted with
+  // SCAN MATCH ... COUNT 1000 on every master (limify_storage.key_count,
+  // for a metrics scrape). Each SCAN is bounded by command_timeout_ms and
+  // the whole count by kKeyCountBudgetMs: beyond that it gives up (TIMEOUT)
+  // rather than stall the scrape.
+  static constexpr int kKeyCountBudgetMs = 1000;
+  int32_t KeyCount(int64_t* out_count, limify_plugin_error* err);
   // Forgets `keys` with one DEL (limify_storage.remove).
   int32_t Remove(const limify_key* keys, size_t n_keys, limify_plugin_error* err);
 
