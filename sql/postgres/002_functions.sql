@@ -18,7 +18,7 @@ $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint $$;
 
 -- Little-endian int64 at byte offset `off` (shifts wrap, as two's complement).
 CREATE FUNCTION @schema@.i64(b bytea, off integer) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT get_byte(b, off)::bigint | (get_byte(b, off + 1)::bigint << 8)
         | (get_byte(b, off + 2)::bigint << 16) | (get_byte(b, off + 3)::bigint << 24)
         | (get_byte(b, off + 4)::bigint << 32) | (get_byte(b, off + 5)::bigint << 40)
@@ -26,28 +26,28 @@ $$ SELECT get_byte(b, off)::bigint | (get_byte(b, off + 1)::bigint << 8)
 
 -- Little-endian uint32 at byte offset `off`.
 CREATE FUNCTION @schema@.u32(b bytea, off integer) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT get_byte(b, off)::bigint | (get_byte(b, off + 1)::bigint << 8)
         | (get_byte(b, off + 2)::bigint << 16) | (get_byte(b, off + 3)::bigint << 24) $$;
 
 -- x as 8 little-endian bytes (int8send is big-endian: swap first).
 CREATE FUNCTION @schema@.le64(x bigint) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT int8send(((x & 255) << 56) | (((x >> 8) & 255) << 48) | (((x >> 16) & 255) << 40)
                  | (((x >> 24) & 255) << 32) | (((x >> 32) & 255) << 24)
                  | (((x >> 40) & 255) << 16) | (((x >> 48) & 255) << 8) | ((x >> 56) & 255)) $$;
 
 -- x (0 <= x < 2^32) as 4 little-endian bytes.
 CREATE FUNCTION @schema@.le32(x bigint) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT substring(@schema@.le64(x) FROM 1 FOR 4) $$;
 
 -- floor(a / b) and ceil(a / b) for b > 0 (div truncates toward zero).
 CREATE FUNCTION @schema@.fdiv(a numeric, b numeric) RETURNS numeric
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT div(a, b) - CASE WHEN mod(a, b) < 0 THEN 1 ELSE 0 END $$;
 CREATE FUNCTION @schema@.cdiv(a numeric, b numeric) RETURNS numeric
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT -@schema@.fdiv(-a, b) $$;
 
 -- ---------------------------------------------------------------------------
@@ -301,12 +301,17 @@ CREATE FUNCTION @schema@.load_states(keys bytea[], lock boolean,
                                      OUT states bytea[], OUT inserted boolean[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
+  n integer := array_length(keys, 1);
+  ord integer[] := ARRAY[1];
   i integer;
   st bytea;
 BEGIN
-  states := array_fill(NULL::bytea, ARRAY[array_length(keys, 1)]);
-  inserted := array_fill(false, ARRAY[array_length(keys, 1)]);
-  FOR i IN SELECT u.o::integer FROM unnest(keys) WITH ORDINALITY AS u(k, o) ORDER BY u.k LOOP
+  states := array_fill(NULL::bytea, ARRAY[n]);
+  inserted := array_fill(false, ARRAY[n]);
+  IF n > 1 THEN
+    SELECT array_agg(u.o::integer ORDER BY u.k) INTO ord FROM unnest(keys) WITH ORDINALITY AS u(k, o);
+  END IF;
+  FOREACH i IN ARRAY ord LOOP
     IF NOT lock THEN
       SELECT s.state INTO st FROM @schema@.state s WHERE s.key = keys[i];
     ELSE
@@ -387,7 +392,7 @@ BEGIN
     RAISE EXCEPTION 'limify %: expected one key per limit (3 specs each) and cost >= 1', algorithm
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  SELECT * INTO loaded FROM @schema@.load_states(keys, NOT peek);
+  loaded := @schema@.load_states(keys, NOT peek);
   states := loaded.states;
   at_us := coalesce(now_in, @schema@.now_us());  -- after the locks: the time of the decision
   FOR i IN 1 .. n LOOP
@@ -410,15 +415,15 @@ BEGIN
       pk := CASE WHEN n = 1 THEN peek ELSE pass = 1 END;
       CASE algorithm
         WHEN 'token_bucket' THEN
-          SELECT * INTO r FROM @schema@.token_bucket_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
+          r := @schema@.token_bucket_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
         WHEN 'gcra' THEN
-          SELECT * INTO r FROM @schema@.gcra_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
+          r := @schema@.gcra_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
         WHEN 'fixed_window' THEN
-          SELECT * INTO r FROM @schema@.fixed_window_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
+          r := @schema@.fixed_window_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
         WHEN 'sliding_window' THEN
-          SELECT * INTO r FROM @schema@.sliding_window_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
+          r := @schema@.sliding_window_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
         WHEN 'sliding_window_counter' THEN
-          SELECT * INTO r FROM @schema@.sliding_window_counter_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
+          r := @schema@.sliding_window_counter_step(states[i], ls[i], ps[i], bs[i], at_us, cost, pk);
         ELSE
           RAISE EXCEPTION 'limify: no native function for algorithm "%"', algorithm
             USING ERRCODE = 'invalid_parameter_value';
@@ -477,29 +482,44 @@ END $$;
 CREATE FUNCTION @schema@.token_bucket(keys bytea[], cost bigint, peek boolean, specs bigint[],
     now_us bigint DEFAULT NULL, OUT allowed boolean, OUT lim bigint, OUT remaining bigint,
     OUT reset_after_us bigint, OUT retry_after_us bigint, OUT binding integer)
-LANGUAGE sql VOLATILE AS
-$$ SELECT * FROM @schema@.run('token_bucket', keys, cost, peek, specs, now_us) $$;
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  SELECT * INTO allowed, lim, remaining, reset_after_us, retry_after_us, binding
+    FROM @schema@.run('token_bucket', keys, cost, peek, specs, now_us);
+END $$;
 CREATE FUNCTION @schema@.gcra(keys bytea[], cost bigint, peek boolean, specs bigint[],
     now_us bigint DEFAULT NULL, OUT allowed boolean, OUT lim bigint, OUT remaining bigint,
     OUT reset_after_us bigint, OUT retry_after_us bigint, OUT binding integer)
-LANGUAGE sql VOLATILE AS
-$$ SELECT * FROM @schema@.run('gcra', keys, cost, peek, specs, now_us) $$;
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  SELECT * INTO allowed, lim, remaining, reset_after_us, retry_after_us, binding
+    FROM @schema@.run('gcra', keys, cost, peek, specs, now_us);
+END $$;
 CREATE FUNCTION @schema@.fixed_window(keys bytea[], cost bigint, peek boolean, specs bigint[],
     now_us bigint DEFAULT NULL, OUT allowed boolean, OUT lim bigint, OUT remaining bigint,
     OUT reset_after_us bigint, OUT retry_after_us bigint, OUT binding integer)
-LANGUAGE sql VOLATILE AS
-$$ SELECT * FROM @schema@.run('fixed_window', keys, cost, peek, specs, now_us) $$;
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  SELECT * INTO allowed, lim, remaining, reset_after_us, retry_after_us, binding
+    FROM @schema@.run('fixed_window', keys, cost, peek, specs, now_us);
+END $$;
 CREATE FUNCTION @schema@.sliding_window(keys bytea[], cost bigint, peek boolean, specs bigint[],
     now_us bigint DEFAULT NULL, OUT allowed boolean, OUT lim bigint, OUT remaining bigint,
     OUT reset_after_us bigint, OUT retry_after_us bigint, OUT binding integer)
-LANGUAGE sql VOLATILE AS
-$$ SELECT * FROM @schema@.run('sliding_window', keys, cost, peek, specs, now_us) $$;
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  SELECT * INTO allowed, lim, remaining, reset_after_us, retry_after_us, binding
+    FROM @schema@.run('sliding_window', keys, cost, peek, specs, now_us);
+END $$;
 CREATE FUNCTION @schema@.sliding_window_counter(keys bytea[], cost bigint, peek boolean,
     specs bigint[], now_us bigint DEFAULT NULL, OUT allowed boolean, OUT lim bigint,
     OUT remaining bigint, OUT reset_after_us bigint, OUT retry_after_us bigint,
     OUT binding integer)
-LANGUAGE sql VOLATILE AS
-$$ SELECT * FROM @schema@.run('sliding_window_counter', keys, cost, peek, specs, now_us) $$;
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  SELECT * INTO allowed, lim, remaining, reset_after_us, retry_after_us, binding
+    FROM @schema@.run('sliding_window_counter', keys, cost, peek, specs, now_us);
+END $$;
 
 -- The sweeper: one bounded step through the primary key after `after_key`
 -- ('' to start), deleting the rows already expired by the server's clock.
