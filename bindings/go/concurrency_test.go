@@ -2,6 +2,8 @@ package limify_test
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -144,5 +146,60 @@ func TestHooksSwappedDuringChecksCountEveryDecisionOnce(t *testing.T) {
 	wg.Wait()
 	if got := a.Load() + b.Load(); got != 8*500 {
 		t.Fatalf("hooks saw %d decisions, want %d", got, 8*500)
+	}
+}
+
+// Reload while goroutines check: every check decides, under the old
+// configuration or the new one, never an error or a mix.
+func TestReloadDuringChecksSwapsAtomically(t *testing.T) {
+	config := func(limit int) string {
+		return memoryConfig(t, []map[string]any{{"id": "r", "path": "/r", "rate": fmt.Sprintf("%d/hour", limit)}}, nil)
+	}
+	e := newEngine(t, config(1000))
+	stop := make(chan struct{})
+	seen := make([]map[int64]int, 8)
+	var wg, started sync.WaitGroup
+	started.Add(len(seen))
+	for g := range seen {
+		seen[g] = map[int64]int{}
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			var once sync.Once
+			running := func() { once.Do(started.Done) }
+			defer running() // an early return must not hold up the reloads
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d, err := e.Check(ctx, limify.Request{Method: "GET", Path: "/r", UserID: strconv.Itoa(g)})
+				if err != nil || d.RuleID != "r" {
+					t.Errorf("%+v %v", d, err)
+					return
+				}
+				seen[g][d.Limit]++
+				running()
+			}
+		}(g)
+	}
+	started.Wait() // every goroutine is checking before the first reload
+	for i := 0; i < 40; i++ {
+		if err := e.Reload(config(1000 + 1000*(i%2+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if d := mustCheck(t, e, limify.Request{Method: "GET", Path: "/r", UserID: "after"}); d.Limit != 3000 {
+		t.Fatalf("after the last reload: %+v", d)
+	}
+	for g, limits := range seen {
+		for limit := range limits {
+			if limit != 1000 && limit != 2000 && limit != 3000 {
+				t.Fatalf("goroutine %d saw limit %d", g, limit)
+			}
+		}
 	}
 }
