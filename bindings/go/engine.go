@@ -218,6 +218,14 @@ var scratchPool = sync.Pool{New: func() any {
 	return s
 }}
 
+// release returns s to the pool, unless one huge request grew its buffer:
+// the pool would keep that memory for good.
+func (s *scratch) release() {
+	if cap(s.buf) <= 64<<10 {
+		scratchPool.Put(s)
+	}
+}
+
 // add appends a field and returns its offset, or -1 when it is absent.
 func (s *scratch) add(v string) C.int32_t {
 	if v == "" {
@@ -267,12 +275,12 @@ func (e *Engine) decide(ctx context.Context, op C.int32_t, r *Request) (Decision
 	ip, plan := s.add(r.ClientIP), s.add(r.Plan)
 	// One NUL ends each present field; any other would silently cut one in C.
 	if bytes.Count(s.buf, nul) != s.fields {
-		scratchPool.Put(s)
+		s.release()
 		return Decision{}, invalid(opNames[op], "Request.%s contains a NUL byte", badField(r))
 	}
 	s.buf = append(s.buf, 0) // never empty: &buf[0] must exist
 	if !e.enter() {
-		scratchPool.Put(s)
+		s.release()
 		return Decision{}, ErrClosed
 	}
 	// No defer on this path: the call is the hot path of every binding user.
@@ -287,7 +295,7 @@ func (e *Engine) decide(ctx context.Context, op C.int32_t, r *Request) (Decision
 	case op != C.GO_OP_RESET:
 		d = decisionFromC(&s.dec, e.ids)
 	}
-	scratchPool.Put(s)
+	s.release()
 	return d, err
 }
 
@@ -361,7 +369,7 @@ func (e *Engine) key(ctx context.Context, op, ruleID, identity string, cost int6
 	case check:
 		d = decisionFromC(&s.dec, e.ids)
 	}
-	scratchPool.Put(s)
+	s.release()
 	return d, err
 }
 
