@@ -172,3 +172,53 @@ TEST(PostgresSchemaTest, ASchemaDroppedWhileRunningIsCreatedAgain) {
 
 }  // namespace
 }  // namespace limify::testing
+
+namespace limify::testing {
+namespace {
+
+// The grants the README lists for an application role, once an owner has
+// installed the schema: enough for both paths, with migrate on (nothing to
+// do) or off; and nothing more is needed.
+TEST(PostgresSchemaTest, AnApplicationRoleNeedsOnlyTheDocumentedGrants) {
+  const std::string schema = UniqueName("grants");
+  const std::string role = UniqueName("app");
+  MakeCore(Options(ServerUrl(), "\"schema\": \"" + schema + "\""));
+  {
+    auto conn = Connect();
+    pqxx::nontransaction tx(*conn);
+    tx.exec("CREATE ROLE " + role + " LOGIN");
+    tx.exec("GRANT USAGE ON SCHEMA \"" + schema + "\" TO " + role);
+    tx.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON \"" + schema + "\".state TO " + role);
+    tx.exec("GRANT SELECT ON \"" + schema + "\".schema_version TO " + role);
+  }
+  std::string url = ServerUrl();
+  url.replace(url.find("limify@"), 6, role);
+  for (const char* migrate : {"true", "false"}) {
+    for (const char* native : {"true", "false"}) {
+      PluginStorage storage(Options(url, "\"schema\": \"" + schema + "\", \"migrate\": " +
+                                             migrate + ", \"native\": " + native));
+      ASSERT_TRUE(storage.ok()) << storage.create_error();
+      const Rule rule = MakeRule("sliding_window", {Spec(3, kMinute), Spec(10, kHour)},
+                                 std::string("g") + migrate + native);
+      const StepResult r = storage.Step(rule, 1);
+      ASSERT_EQ(r.code, LIMIFY_PLUGIN_OK) << r;
+      EXPECT_EQ(r.verdict.remaining, 2);
+      ASSERT_EQ(storage.Remove(rule).code, LIMIFY_PLUGIN_OK);
+    }
+  }
+  // Without the grants on the table, a check is refused, and says so.
+  {
+    auto conn = Connect();
+    pqxx::nontransaction tx(*conn);
+    tx.exec("REVOKE UPDATE ON \"" + schema + "\".state FROM " + role);
+  }
+  PluginStorage storage(Options(url, "\"schema\": \"" + schema + "\""));
+  ASSERT_TRUE(storage.ok()) << storage.create_error();
+  const Rule rule = MakeRule("gcra", {Spec(3, kMinute)}, "revoked");
+  const StepResult r = storage.Step(rule, 1);
+  EXPECT_EQ(r.code, LIMIFY_PLUGIN_UNAVAILABLE) << r;
+  EXPECT_NE(r.error.find("permission denied"), std::string::npos) << r;
+}
+
+}  // namespace
+}  // namespace limify::testing

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <pqxx/nontransaction>
+#include <pqxx/transaction>
 
 #include "tests/postgres/postgres_harness.h"
 #include "tests/postgres/postgres_test_env.h"
@@ -105,6 +106,44 @@ TEST(PostgresStorageTest, TheBackgroundSweeperRuns) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(Rows(schema), 0);
+}
+
+}  // namespace
+}  // namespace limify::testing
+
+namespace limify::testing {
+namespace {
+
+// A row locked by someone else for longer than statement_timeout: the check
+// gives up with TIMEOUT within the bound instead of queueing behind it.
+TEST(PostgresStorageTest, ARowLockedTooLongTimesOut) {
+  const std::string schema = UniqueName("locked");
+  constexpr int kTimeoutMs = 40;
+  auto options = [&](const char* native) {
+    return "{\"url\": \"" + ServerUrl() + "\", \"schema\": \"" + schema +
+           "\", \"statement_timeout_ms\": " + std::to_string(kTimeoutMs) +
+           ", \"connect_timeout_ms\": 2000, \"sweep_interval_ms\": 0, \"native\": " + native + "}";
+  };
+  PluginStorage native(options("true")), generic(options("false"));
+  ASSERT_TRUE(native.ok()) << native.create_error();
+  ASSERT_TRUE(generic.ok()) << generic.create_error();
+  const Rule rule = MakeRule("fixed_window", {Spec(10, kHour)}, "locked");
+  ASSERT_EQ(native.Step(rule, 1).code, LIMIFY_PLUGIN_OK);
+  auto holder = Connect();
+  pqxx::work lock(*holder);
+  lock.exec("SELECT 1 FROM \"" + schema + "\".state FOR UPDATE");
+  for (PluginStorage* storage : {&native, &generic}) {
+    const auto start = std::chrono::steady_clock::now();
+    const StepResult r = storage->Step(rule, 1);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(r.code, LIMIFY_PLUGIN_TIMEOUT) << r;
+    EXPECT_LT(ms, 2 * kTimeoutMs + 300);
+  }
+  lock.abort();
+  const StepResult after = generic.Step(rule, 1);
+  ASSERT_EQ(after.code, LIMIFY_PLUGIN_OK) << after;
+  EXPECT_EQ(after.verdict.remaining, 8);
 }
 
 }  // namespace

@@ -117,6 +117,14 @@ absl::Status StatusFromException(const std::exception& e, const std::string& wha
     *drop_connection = true;
     return absl::UnavailableError(message);
   }
+  // libpqxx 6.4 leaves sqlstate() empty for some of its own subclasses
+  // (insufficient_privilege): recognise those by type.
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr) {
+    return absl::UnavailableError(message + " (see the grants the storage needs)");
+  }
+  if (dynamic_cast<const pqxx::insufficient_resources*>(&e) != nullptr) {
+    return absl::UnavailableError(message);
+  }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();
     if (state == "57014" || state == "55P03") {  // statement_timeout, lock_timeout
@@ -140,7 +148,7 @@ absl::Status StatusFromException(const std::exception& e, const std::string& wha
       return absl::FailedPreconditionError(message +
                                            " (is the schema installed? see \"migrate\")");
     }
-    if (state == "42501") return absl::UnavailableError(message + " (permission denied)");
+    if (state == "42501") return absl::UnavailableError(message + " (see the grants the storage needs)");
     return absl::InternalError(message);
   }
   if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {

@@ -34,6 +34,15 @@ std::string WithSchema(const std::string& sql, const std::string& schema) {
   return out;
 }
 
+// The state table's relpersistence: "p" logged, "u" unlogged ("" if missing).
+static std::string Persistence(pqxx::connection_base& conn, const std::string& schema) {
+  pqxx::read_transaction tx(conn);
+  const pqxx::result r =
+      tx.exec_params("SELECT relpersistence FROM pg_class WHERE oid = to_regclass($1)",
+                     QuotedSchema(schema) + ".state");
+  return r.empty() ? std::string() : r[0][0].as<std::string>();
+}
+
 int64_t SchemaVersion(pqxx::connection_base& conn, const std::string& schema) {
   pqxx::read_transaction tx(conn);
   const pqxx::result table = tx.exec_params("SELECT to_regclass($1) IS NOT NULL",
@@ -56,6 +65,12 @@ absl::Status EnsureSchema(pqxx::connection_base& conn, const PostgresOptions& op
           (version < current ? " (set \"migrate\": true, or apply sql/postgres/*.sql)"
                              : " (a newer limify wrote it: upgrade this one)"));
     }
+    return absl::OkStatus();
+  }
+  // Up to date already (the common case): nothing to lock or write, so a
+  // role without the CREATE privilege can run with "migrate": true too.
+  if (SchemaVersion(conn, options.schema) == current &&
+      Persistence(conn, options.schema) == (options.unlogged ? "u" : "p")) {
     return absl::OkStatus();
   }
   pqxx::work tx(conn);

@@ -243,6 +243,7 @@ int32_t PostgresStorage::Native(const char* statement, const limify_storage_op& 
         v.reset_after_us = row[3].as<int64_t>();
         v.retry_after_us = row[4].as<int64_t>();
         v.binding_limit = row[5].as<uint32_t>();
+        tx.commit();  // a nontransaction sends nothing: it only closes the object
       });
   if (!s.ok()) return Fail(err, s);
   WriteVerdict(v, out);
