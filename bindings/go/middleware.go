@@ -77,6 +77,8 @@ type MiddlewareOptions struct {
 	Plan func(r *http.Request) string
 	// Headers chooses the rate-limit headers (default HeadersDefault).
 	Headers HeaderFlags
+	// Logger receives the failures the failure mode decided (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // Middleware limits the requests of an http.Handler with an Engine:
@@ -193,7 +195,11 @@ func (m *Middleware) failed(w http.ResponseWriter, r *http.Request, ruleID strin
 		// The client went away: nobody reads the answer, nothing to report.
 		return mode == "closed"
 	}
-	slog.Error("limify: check failed; failure_mode applies", "err", err, "mode", mode,
+	logger := m.opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger.Error("limify: check failed; failure_mode applies", "err", err, "mode", mode,
 		"rule", ruleID, "path", r.URL.Path)
 	if mode != "closed" {
 		return false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -310,6 +311,19 @@ func TestMiddlewareAppliesTheFailureModeWhenACallFails(t *testing.T) {
 		if want := "mode=" + mode; !strings.Contains(logged.String(), "the engine is closed") || !strings.Contains(logged.String(), want) {
 			t.Fatalf("the failure was not logged with %s: %q", want, logged)
 		}
+	}
+
+	// A logger of the application's own gets the report instead.
+	var own lockedBuffer
+	e, _ := limify.New(memoryConfig(t, webRules, nil))
+	m := newMiddleware(t, e, limify.MiddlewareOptions{Logger: slog.New(slog.NewJSONHandler(&own, nil))})
+	e.Close()
+	before := logged.String()
+	if w := serve(m.Handler(http.HandlerFunc(hello)), "GET", "/x", nil); w.Code != 200 {
+		t.Fatalf("open: %d", w.Code)
+	}
+	if !strings.Contains(own.String(), `"msg":"limify: check failed; failure_mode applies"`) || logged.String() != before {
+		t.Fatalf("own logger got %q; default got %q more", own.String(), strings.TrimPrefix(logged.String(), before))
 	}
 }
 
