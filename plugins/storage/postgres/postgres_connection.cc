@@ -205,6 +205,7 @@ absl::StatusOr<Pool::Lease> Pool::Acquire(Deadline deadline) {
     }
     if (!ready.ok()) return ready;
     std::lock_guard<std::mutex> guard(slot->guard_mu);
+    slot->fd = (*conn)->sock();
     slot->conn = std::move(*conn);
     connects_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -240,6 +241,7 @@ absl::Status Pool::Run(Lease& lease, Deadline deadline, const std::string& what,
   if (drop || !slot.conn->is_open()) {
     std::lock_guard<std::mutex> guard(slot.guard_mu);
     slot.conn.reset();
+    slot.fd = -1;
   }
   return status;
 }
@@ -265,8 +267,7 @@ void Pool::Watch() {
       }
       // The statement's thread is blocked in libpq: make its socket fail.
       slot->timed_out = true;
-      const int fd = slot->conn->sock();
-      if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+      if (slot->fd >= 0) ::shutdown(slot->fd, SHUT_RDWR);
     }
   }
 }

@@ -63,8 +63,12 @@ class Pool {
 
   struct Slot {
     std::unique_ptr<pqxx::connection_base> conn;
-    // Guards the socket against the watchdog while a statement runs.
+    // Guards what the watchdog reads: conn (set and reset), fd and the
+    // statement's deadline.
     std::mutex guard_mu;
+    // The connection's socket, taken when it was opened: the watchdog never
+    // touches the connection object, which another thread is using.
+    int fd = -1;
     Deadline statement_deadline{};  // Deadline{} when no statement is running
     bool timed_out = false;         // the watchdog shut the socket down
   };
