@@ -190,6 +190,15 @@ def markdown_tables(text: str) -> list[dict]:
     return rows
 
 
+_PG_ROW = re.compile(r"^(on|off)\s+(\d+)\s+(\S+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)")
+
+
 def postgres_bench(text: str) -> dict:
-    """postgres_bench: its markdown table rows and JSON lines, whichever it prints."""
-    return {"rows": markdown_tables(text) + json_lines(text)}
+    """postgres_bench: "sync callers client checks/s p50 p99 [ratio]" rows (client: pgbench or limify)."""
+    rows = []
+    for line in text.splitlines():
+        m = _PG_ROW.match(line.strip())
+        if m:
+            rows.append({"synchronous_commit": m.group(1), "callers": int(m.group(2)), "client": m.group(3),
+                         "per_second": float(m.group(4)), "p50_us": float(m.group(5)), "p99_us": float(m.group(6))})
+    return {"rows": rows, "headline": text.splitlines()[0] if text.strip() else ""}

@@ -27,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 import parsers  # noqa: E402
@@ -37,11 +38,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # Step sizes for the two modes. quick: under five minutes of measuring on a
 # 2-core machine; full: the longer runs the noise needs (about 15 minutes).
 MODES = {
-    "quick": {"gbench_min_time": "0.05", "seconds": 1, "redis_callers": "1,2,8,32",
+    # engine_bench re-creates its 1,000,000 keys on each calibration pass (~12 s a row here): quick
+    # keeps those rows for token_bucket only; capi_bench covers 1M keys for the C API.
+    "quick": {"engine_filter": "keys:1/|algo:0/keys:1000000|BM_CheckRequest|BM_IdentityHash|BM_RouteMatch",
+              "gbench_min_time": "0.05", "seconds": 1, "redis_callers": "1,2,8,32",
               "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000",
               "go_benchtime": "0.2s", "criterion": ["--warm-up-time", "0.3", "--measurement-time", "1",
                                                     "--sample-size", "10", "--noplot"]},
-    "full": {"gbench_min_time": "0.5", "seconds": 3, "redis_callers": "1,2,8,32,64",
+    "full": {"engine_filter": ".", "gbench_min_time": "0.5", "seconds": 3, "redis_callers": "1,2,8,32,64",
              "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000,10000000",
              "go_benchtime": "1s", "criterion": ["--noplot"]},
 }
@@ -183,9 +187,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     have_pg_local = (ROOT / "scripts/pg-local").exists()
-    print(f"limify benchmarks, {mode} mode, {os.cpu_count()} cores, load {machine.load_average()}; "
+    load_start = machine.load_average()
+    print(f"limify benchmarks, {mode} mode, {os.cpu_count()} cores, load {load_start}; "
           f"logs in {log_dir}", flush=True)
-    runner = Runner(total=22 if have_pg_local else 21, log_dir=log_dir)
+    runner = Runner(total=23 if have_pg_local else 22, log_dir=log_dir)
     data: dict = {}
     redis_url = pg_url = None
     try:
@@ -193,7 +198,7 @@ def main() -> int:
         if args.build_dir is None:
             runner.run("configure (release preset)", ["cmake", "--preset", "release"], kind="build")
         else:
-            runner.run(f"configure {build}", ["cmake", "-S", str(ROOT), "-B", str(build), "-G", "Ninja",
+            runner.run(f"configure {os.path.relpath(build, ROOT)}", ["cmake", "-S", str(ROOT), "-B", str(build), "-G", "Ninja",
                                               "-DCMAKE_BUILD_TYPE=Release"], kind="build")
         targets = list(BENCH_TARGETS)
         has_postgres_bench = "postgres_bench" in ninja_targets(build)
@@ -225,7 +230,8 @@ def main() -> int:
         engine_json = log_dir / "engine_bench.json"
         data["engine"] = runner.run(
             "engine_bench: C++ engine, memory storage, 5 algorithms",
-            [str(bench_bin / "engine_bench"), *gb, f"--benchmark_out={engine_json}"],
+            [str(bench_bin / "engine_bench"), *gb, f"--benchmark_filter={cfg['engine_filter']}",
+             f"--benchmark_out={engine_json}"],
             parse=lambda _: parsers.google_benchmark(engine_json))
         data["engine_context"] = parsers.google_benchmark_context(engine_json) if engine_json.exists() else {}
         capi_json = log_dir / "capi_bench.json"
@@ -273,6 +279,14 @@ def main() -> int:
             data["postgres"] = parsers.postgres_bench(data["postgres_raw"] or "")
 
         # -- bindings and their in-process peers --------------------------------
+        # The C call again, right before the bindings run: their overhead is read against a baseline
+        # taken under the same load, not the one capi_bench saw minutes earlier.
+        base_json = log_dir / "capi_baseline.json"
+        data["capi_baseline"] = runner.run(
+            "C API baseline for the bindings (capi_bench, 10,000 keys)",
+            [str(bench_bin / "capi_bench"), "--benchmark_min_time=0.2", "--benchmark_out_format=json",
+             "--benchmark_filter=keys:10000/real_time/threads:1$|BM_CapiCallFloor",
+             f"--benchmark_out={base_json}"], parse=lambda _: parsers.google_benchmark(base_json))
         go_dir = ROOT / "bindings/go"
         go_common = ["go", "test", "-count=1", "-run", "^$", "-benchtime", cfg["go_benchtime"]]
         go1 = runner.run("Go binding (cgo) beside x/time/rate, 1 thread",
@@ -315,6 +329,7 @@ def main() -> int:
         "finished_utc": finished_at.isoformat(timespec="seconds"),
         "wall_seconds": round((finished_at - started_at).total_seconds(), 1),
         "measure_seconds": round(measured, 1),
+        "load_average_start": load_start,
         "load_average_end": machine.load_average(),
         "machine": machine.machine(),
         "versions": machine.versions(ROOT, build, prefix),

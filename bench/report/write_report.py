@@ -136,13 +136,14 @@ def header(rep: Report) -> None:
             f"({r['mode']} mode): started {r['started_utc']}, {r['wall_seconds']:.0f} s in all, "
             f"{r['measure_seconds']:.0f} s of it measuring (the rest: building, installing, starting "
             "servers, compiling the peers). Every figure below comes from that one run.\n")
-    load0 = next((s for s in r["steps"]), None)
     rep.add("## Machine and versions\n")
     rows = [
         ["CPU", f"{m['cpu_model']}, {m['cores']} cores"],
         ["memory", f"{m['memory_gib']} GiB"],
         ["OS, kernel", f"{m['os']}, {m['kernel']}"],
-        ["load average at the end (1/5/15 min)", " / ".join(str(x) for x in r.get("load_average_end", []))],
+        ["load average at start / end (1, 5, 15 min)",
+         f"{' / '.join(str(x) for x in r.get('load_average_start', []))} — "
+         f"{' / '.join(str(x) for x in r.get('load_average_end', []))}"],
         ["limify", f"{v['limify']} (commit {v['git_commit'][:12]}{', tree modified' if v.get('git_tree_dirty') else ''}), "
                    f"{v['build_type']} build"],
         ["C++ compiler", v["cxx_compiler"]],
@@ -155,7 +156,6 @@ def header(rep: Report) -> None:
     for peer, version in sorted(v.get("peers", {}).items()):
         rows.append([f"peer: {peer}", version])
     rep.add(table(["", ""], rows))
-    del load0
     rep.add(f"\n{NOTE_NOISE}\n")
 
 
@@ -222,6 +222,12 @@ def in_process(rep: Report) -> None:
         s = rep.step(prefix)
         if s is not None and s["status"] != "ok":
             rep.add(f"\n**{what}: {s['status']}.** Reason: {s['error']}\n")
+    ih = gbench(d.get("engine"), "BM_IdentityHash")
+    if ih:
+        rep.add(f"\nWhy the peers are faster in process: they keep the raw key in a hash map; limify hashes every "
+                f"identity with SHA-256 first so that no raw identity reaches storage ({num(ih['ns'], 1)} ns of "
+                "each check here, engine_bench BM_IdentityHash), resolves the rule, and runs the algorithm "
+                "through its plugin ABI, the same code path that serves Redis, PostgreSQL and SQLite.\n")
     rep.add("\n**Ratios (same language, same keys, same run; >1 means limify is faster):**\n")
     ratios = []
     pairs = [
@@ -274,6 +280,10 @@ def algorithms(rep: Report) -> None:
     rep.add("`Engine::CheckKey` (identity hashed, one storage step), rule 10/second: on 1 key nearly every "
             "check is a denial, on 1,000,000 keys nearly every check is allowed.\n")
     rep.add(table(["algorithm", "1 key, 1 thread", "1 key, 2 threads", "1M keys, 1 thread", "1M keys, 2 threads"], rows))
+    if rep.r["mode"] == "quick":
+        rep.add("\nQuick mode measures 1,000,000 keys for token_bucket only: engine_bench fills its million keys "
+                "again on every calibration pass (about 12 s a row on this machine). The full run has every "
+                "algorithm; capi_bench has 1,000,000 keys through the C API.\n")
     req = [gbench(eng, "BM_CheckRequest", threads=t) for t in (1, 2)]
     if any(req):
         rep.add("\nThe whole request path (`Engine::Check`: route match, identity, hash, step): " +
@@ -295,14 +305,15 @@ def algorithms(rep: Report) -> None:
 def bindings_overhead(rep: Report) -> None:
     d = rep.d
     rep.add("## Bindings: what each language adds over the direct C call\n")
-    capi = d.get("capi")
+    capi = d.get("capi_baseline") or d.get("capi")
+    base_name = "capi_bench, run right before the bindings" if d.get("capi_baseline") else "capi_bench"
     base_key = gbench(capi, "BM_CapiCheckKey", keys=10000, threads=1)
     base_check = gbench(capi, "BM_CapiCheck", keys=10000, threads=1)
     floor = gbench(capi, "BM_CapiCallFloor")
     if not base_key:
         rep.add("_No C API baseline in this run (capi_bench did not run)._\n")
         return
-    rows = [["C (capi_bench)", "limify_check_key", num(base_key["ns"], 1), "0 (baseline)"]]
+    rows = [[f"C ({base_name})", "limify_check_key", num(base_key["ns"], 1), "0 (baseline)"]]
     go, rust, py = d.get("go"), d.get("rust"), d.get("python") or {}
 
     def over(label, call, ns, base):
@@ -313,16 +324,26 @@ def bindings_overhead(rep: Report) -> None:
     over("Rust", "check_key", (rust_row(rust, "one thread", "limify check_key") or {}).get("ns"), base_key)
     over("Rust (limify-sys, raw)", "limify_check_key", (rust_row(rust, "one thread", "C API limify_check_key") or {}).get("ns"), base_key)
     if base_check:
-        rows.append(["C (capi_bench)", "limify_check", num(base_check["ns"], 1), "0 (baseline)"])
+        rows.append([f"C ({base_name})", "limify_check", num(base_check["ns"], 1), "0 (baseline)"])
         over("Go (cgo)", "Check", go_ns(go_row(go, "BenchmarkCheck/keys=10000/limify.Check")), base_check)
         over("Rust", "check", (rust_row(rust, "one thread", "limify check") or {}).get("ns"), base_check)
         py_row = next((r for r in py.get("rows", []) if r.get("contender") == "limify" and r.get("storage") == "memory"
                        and r.get("threads") == 1 and r.get("checks_per_s")), None)
         if py_row:
-            over("Python (ctypes/cffi, 1,000 keys ³)", "Engine.check", 1e9 / py_row["checks_per_s"], base_check)
+            over("Python (ctypes, 1,000 keys ³)", "Engine.check", 1e9 / py_row["checks_per_s"], base_check)
     rep.add("One thread, 10,000 keys, memory storage, every check allowed; overhead = binding's ns/check − the C "
             "call's ns/check measured in the same run.\n")
     rep.add(table(["language", "call", "ns/check", "overhead, ns"], rows))
+    rep.add("\nThe baseline and each binding run in different steps, seconds to minutes apart: on a loaded "
+            "machine the difference can be smaller than the noise, and a negative overhead means exactly that "
+            "(it is not a speedup). Within one step: ")
+    within = []
+    safe = (rust_row(rust, "one thread", "limify check_key") or {}).get("ns")
+    raw = (rust_row(rust, "one thread", "C API limify_check_key") or {}).get("ns")
+    if safe and raw:
+        within.append(f"Rust's safe `check_key` costs {safe - raw:+,.1f} ns over the raw limify-sys call measured "
+                      "in the same criterion run")
+    rep.add(("; ".join(within) if within else "no in-step pair was measured") + ".\n")
     cgo = go_row(go, "BenchmarkCgoFloor")
     extra = []
     if floor:
@@ -422,7 +443,7 @@ def python_peers(rep: Report) -> None:
         else:
             mine = ours.get((r["storage"], r["threads"]))
             out.append([r["contender"], r["storage"], r["threads"], num(r["checks_per_s"]),
-                        "" if r["contender"] == "limify" else ratio(mine, r["checks_per_s"])])
+                        "" if r["contender"].startswith("limify") else ratio(mine, r["checks_per_s"])])
     rep.add("Each thread checks identities round-robin from 1,000 user ids; on Redis the database is emptied "
             "first and the keys written are counted, so a limiter that silently failed open would show. "
             "The last column is limify's check() checks/s over the peer's, same storage and threads.\n")
@@ -456,11 +477,36 @@ def postgres(rep: Report) -> None:
         return
     pg = rep.d.get("postgres") or {}
     rows = pg.get("rows", [])
-    if rows:
-        rep.add(table(list(rows[0].keys()), [list(r.values()) for r in rows]))
-    raw = rep.d.get("postgres_raw")
-    if raw:
-        rep.add("\npostgres_bench's own output, verbatim:\n\n```\n" + raw.strip() + "\n```\n")
+    if pg.get("headline"):
+        rep.add(f"`{pg['headline']}` — a durable server (fsync on) on loopback; pgbench calls the very SQL "
+                "function limify's native path calls, with as many clients as limify has callers.\n")
+    if not rows:
+        rep.add("_postgres_bench printed no row this report could read; its output is in the results file._\n")
+        return
+    out, series = [], {}
+    for sync in ("on", "off"):
+        for callers in sorted({r["callers"] for r in rows}):
+            ours = next((r for r in rows if r["synchronous_commit"] == sync and r["callers"] == callers
+                         and r["client"] == "limify"), None)
+            peer = next((r for r in rows if r["synchronous_commit"] == sync and r["callers"] == callers
+                         and r["client"] == "pgbench"), None)
+            if ours or peer:
+                out.append([sync, callers, num(ours and ours["per_second"]), num(ours and ours["p50_us"]),
+                            num(ours and ours["p99_us"]), num(peer and peer["per_second"]),
+                            num(peer and peer["p50_us"]), num(peer and peer["p99_us"]),
+                            ratio(ours and ours["per_second"], peer and peer["per_second"])])
+        for client in ("limify", "pgbench"):
+            series[f"{client}, synchronous_commit {sync}"] = [
+                (r["callers"], r["per_second"]) for r in rows if r["synchronous_commit"] == sync and r["client"] == client]
+    rep.add(table(["synchronous_commit", "callers", "limify checks/s", "p50 µs", "p99 µs", "pgbench calls/s",
+                   "p50 µs", "p99 µs", "limify / pgbench"], out))
+    best = [o for o in out if o[0] == "on"]
+    if best:
+        last = best[-1]
+        rep.headlines.append(f"- PostgreSQL, {last[1]} callers, synchronous_commit on: limify {last[2]} checks/s vs "
+                             f"pgbench on the same SQL function {last[5]} → {last[8]}")
+    rep.chart("postgres", "lines", "PostgreSQL: checks/s against concurrency", "concurrent callers",
+              "checks per second", series)
 
 
 def sqlite(rep: Report) -> None:
@@ -506,6 +552,11 @@ def memory_per_key(rep: Report) -> None:
         if big:
             top = max(big, key=lambda r: r["keys"])
             rep.headlines.append(f"- Memory storage: {num(top['bytes_per_key'], 0)} bytes per key at {num(top['keys'])} keys")
+        in_redis = [r for r in rows if r["storage"] == "redis"]
+        if in_redis:
+            top = max(in_redis, key=lambda r: r["keys"])
+            rep.headlines.append(f"- Redis: {num(top['bytes_per_key'], 0)} bytes per key (server used_memory) at "
+                                 f"{num(top['keys'])} keys")
     rep.missing("memory_per_key: memory", "memory_per_key (memory storage)")
     rep.missing("memory_per_key: Redis", "memory_per_key (Redis)")
     if rep.r["mode"] == "quick":
@@ -564,5 +615,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    sys.dont_write_bytecode = True
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.exit(main())
