@@ -293,6 +293,7 @@ int32_t PostgresStorage::Generic(const limify_storage_op& op, const Hooks* hooks
       const int64_t now_us = load(tx, /*lock=*/false);
       apply_rc = op.apply(op.apply_ctx, state_ptrs.data(), now_us, &write_back, ttl_us.data(),
                           out, err);
+      tx.commit();
       return;
     }
     pqxx::work tx(conn);
@@ -327,6 +328,7 @@ int32_t PostgresStorage::Remove(const limify_key* keys, size_t n_keys, limify_pl
   const absl::Status s = pool_.Run(*lease, deadline, "remove", [&](pqxx::connection_base& conn) {
     pqxx::nontransaction tx(conn);
     tx.exec_prepared("limify_remove", array);
+    tx.commit();
   });
   return s.ok() ? LIMIFY_PLUGIN_OK : Fail(err, s);
 }
@@ -339,6 +341,7 @@ int32_t PostgresStorage::KeyCount(int64_t* out, limify_plugin_error* err) {
       pool_.Run(*lease, deadline, "key_count", [&](pqxx::connection_base& conn) {
         pqxx::nontransaction tx(conn);
         *out = tx.exec_prepared("limify_count")[0][0].as<int64_t>();
+        tx.commit();
       });
   return s.ok() ? LIMIFY_PLUGIN_OK : Fail(err, s);
 }
