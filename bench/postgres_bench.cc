@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -199,6 +200,12 @@ int main(int argc, char** argv) {
         rc = 1;
         break;
       }
+      std::mutex first_error_mu;
+      std::string first_error;
+      (void)(*engine)->SetErrorListener([&](const absl::Status& status) {
+        std::lock_guard<std::mutex> lock(first_error_mu);
+        if (first_error.empty()) first_error = std::string(status.message());
+      });
       RunEngine(**engine, n, 1.0);  // warm-up: connections, prepared statements, schema
       const Result ours = RunEngine(**engine, n, seconds);
       RunPgbench(pg_bin, url, sync, n, 1.0);
@@ -209,7 +216,8 @@ int main(int argc, char** argv) {
                   ours.per_second, ours.p50_us, ours.p99_us,
                   theirs.per_second > 0 ? 100.0 * ours.per_second / theirs.per_second : 0.0);
       if (ours.errors > 0 || theirs.errors > 0) {
-        std::fprintf(stderr, "errors: limify %ld, pgbench %ld\n", ours.errors, theirs.errors);
+        std::fprintf(stderr, "errors: limify %ld (first: %s), pgbench %ld\n", ours.errors,
+                     first_error.c_str(), theirs.errors);
         rc = 1;
       }
     }
