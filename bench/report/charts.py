@@ -47,7 +47,9 @@ def horizontal_bars(path: Path, title: str, xlabel: str, labels: list[str], valu
     if not labels:
         return None
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(labels) + 1.5))
-    ax.barh(range(len(labels)), values, color="tab:blue")
+    # limify's rows in blue, the peers' in orange
+    colors = ["tab:blue" if "limify" in label else "tab:orange" for label in labels]
+    ax.barh(range(len(labels)), values, color=colors)
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()

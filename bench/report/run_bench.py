@@ -190,7 +190,7 @@ def main() -> int:
     load_start = machine.load_average()
     print(f"limify benchmarks, {mode} mode, {os.cpu_count()} cores, load {load_start}; "
           f"logs in {log_dir}", flush=True)
-    runner = Runner(total=23 if have_pg_local else 22, log_dir=log_dir)
+    runner = Runner(total=27 if have_pg_local else 26, log_dir=log_dir)
     data: dict = {}
     redis_url = pg_url = None
     try:
@@ -239,6 +239,24 @@ def main() -> int:
             "capi_bench: the same through liblimify.so (limify.h)",
             [str(bench_bin / "capi_bench"), *gb, f"--benchmark_out={capi_json}"],
             parse=lambda _: parsers.google_benchmark(capi_json))
+        # The in-process peers at the key and thread counts capi_bench uses.
+        xt_bin = work / "xtimerate_bench"
+        xt_built = runner.run("build x/time/rate peer (Go module proxy)", ["go", "build", "-o", str(xt_bin), "."],
+                              cwd=ROOT / "bench/peers/xtimerate", kind="build", timeout=600)
+        data["xtimerate"] = runner.run(
+            "x/time/rate per key: 1 and 1,000,000 keys, 1 and 2 threads",
+            [str(xt_bin), "-seconds", str(cfg["seconds"]), "-keys", "1,1000000", "-threads", "1,2"],
+            parse=parsers.json_lines,
+            skip_reason=None if xt_built is not None else "the peer did not build (see the step above)")
+        gov_target = work / "rust-target"
+        gov_built = runner.run("build governor peer (crates.io)",
+                               ["cargo", "build", "--release", "--locked", "--target-dir", str(gov_target)],
+                               cwd=ROOT / "bench/peers/governor", kind="build", timeout=1800)
+        data["governor"] = runner.run(
+            "governor keyed: 1 and 1,000,000 keys, 1 and 2 threads",
+            [str(gov_target / "release/governor-bench"), "--seconds", str(cfg["seconds"]), "--keys", "1,1000000",
+             "--threads", "1,2"], parse=parsers.json_lines,
+            skip_reason=None if gov_built is not None else "the peer did not build (see the step above)")
         data["memory_per_key"] = runner.run(
             f"memory_per_key: memory storage at {cfg['memory_keys']} keys",
             [str(bench_bin / "memory_per_key"), "--storage", "memory", "--keys", cfg["memory_keys"]],

@@ -210,6 +210,9 @@ def in_process(rep: Report) -> None:
         row = rust_row(rust, "two threads", name)
         # criterion times one thread's checks while the other runs: per check, each thread.
         add(impl, "check_key", 10000, 2, row and row["ns"] / 2, "bindings/rust ²")
+    for peer, impl in (("xtimerate", "Go x/time/rate (keyed)"), ("governor", "Rust governor (keyed)")):
+        for row in d.get(peer) or []:
+            add(impl, "allow / check_key", row["keys"], row["threads"], row["ns_per_check"], f"bench/peers/{peer}")
     if rows:
         rep.add(table(["implementation", "call", "keys", "threads", "ns/check", "checks/s", "from"], rows))
         rep.add("\n¹ engine_bench's rule is 10/second, so on one key most checks are denials (same cost path). "
@@ -224,10 +227,33 @@ def in_process(rep: Report) -> None:
             rep.add(f"\n**{what}: {s['status']}.** Reason: {s['error']}\n")
     ih = gbench(d.get("engine"), "BM_IdentityHash")
     if ih:
-        rep.add(f"\nWhy the peers are faster in process: they keep the raw key in a hash map; limify hashes every "
-                f"identity with SHA-256 first so that no raw identity reaches storage ({num(ih['ns'], 1)} ns of "
-                "each check here, engine_bench BM_IdentityHash), resolves the rule, and runs the algorithm "
-                "through its plugin ABI, the same code path that serves Redis, PostgreSQL and SQLite.\n")
+        rep.add(f"\nWhat limify does per check that the peers do not: it builds a storage key (rule, plan, identity "
+                f"kind) around the identity hashed with SHA-256, so that no raw identity reaches any storage "
+                f"({num(ih['ns'], 1)} ns for the hash alone, engine_bench BM_IdentityHash), looks the key up in its "
+                "sharded map, and runs the algorithm through the plugin ABI: the path every storage shares. The "
+                "peers keep the caller's raw key in a hash map in the caller's own language.\n")
+    side = []
+    for keys in (1, 1000000):
+        for threads in (1, 2):
+            ours = gbench(capi, "BM_CapiCheckKey", keys=keys, threads=threads)
+            cpp = gbench(d.get("engine"), "BM_CheckKey", algorithm="token_bucket", keys=keys, threads=threads)
+            gov = next((r for r in d.get("governor") or [] if r["keys"] == keys and r["threads"] == threads), None)
+            xt = next((r for r in d.get("xtimerate") or [] if r["keys"] == keys and r["threads"] == threads), None)
+            if ours or gov or xt:
+                side.append([num(keys), threads, num(cpp and cpp["per_second"]), num(ours and ours["per_second"]),
+                             num(gov and gov["checks_per_s"]), num(xt and xt["checks_per_s"]),
+                             ratio(ours and ours["per_second"], gov and gov["checks_per_s"]),
+                             ratio(ours and ours["per_second"], xt and xt["checks_per_s"])])
+    if side:
+        rep.add("\n**At 1 and 1,000,000 keys, 1 and 2 threads** (checks/s, aggregate over threads; the peers from "
+                "bench/peers, measured like capi_bench: keys created before timing, every check allowed):\n")
+        rep.add(table(["keys", "threads", "limify C++ ¹", "limify C API", "governor (Rust)", "x/time/rate (Go)",
+                       "limify C API / governor", "limify C API / x/time/rate"], side))
+        for label, want in (("governor", 6), ("x/time/rate", 7)):
+            row = next((r for r in side if r[0] == "1,000,000" and r[1] == 2 and r[want] != "–"), None)
+            if row:
+                rep.headlines.append(f"- In process, 1,000,000 keys, 2 threads: limify C API {row[3]} checks/s vs "
+                                     f"{label} {row[4 if label == 'governor' else 5]} → {row[want]}")
     rep.add("\n**Ratios (same language, same keys, same run; >1 means limify is faster):**\n")
     ratios = []
     pairs = [
@@ -247,10 +273,8 @@ def in_process(rep: Report) -> None:
             text = f"{label}: {num(ours_ns, 1)} ns vs {num(peer_ns, 1)} ns → limify at {peer_ns / ours_ns:.2f}× the peer's speed"
             ratios.append(f"- {text}")
     rep.add("\n".join(ratios) + "\n" if ratios else "_No pair was measured in this run._\n")
-    if ratios:
+    if ratios and not side:
         rep.headlines += ratios[:1] + [r for r in ratios if "Rust, 1 thread" in r]
-    rep.add("\nNot measured: governor and x/time/rate at 1,000,000 keys (the Go and Rust binding benchmarks "
-            "cycle 10,000 keys; 1 key for Go only). limify's own figures cover 1, 10,000 and 1,000,000 keys.\n")
     rep.chart("inprocess_peers", "horizontal_bars", "In process, 1 thread, 10,000 keys (higher is faster)",
               "checks per second (log scale)", labels, values)
 
