@@ -69,10 +69,15 @@ def lines(path: Path, title: str, xlabel: str, ylabel: str, series: dict[str, li
     if not series:
         return None
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    # A p50 and its p99 share a colour (p99 dashed), as do limify and redis-benchmark on one script.
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours: dict[str, str] = {}
     for name, points in series.items():
         points = sorted(points)
+        base = name.replace(" p50", "").replace(" p99", "").replace("redis-benchmark ", "limify ")
+        colour = colours.setdefault(base, palette[len(colours) % len(palette)])
         style = "--" if "p99" in name or "redis-benchmark" in name else "-"
-        ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=name)
+        ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=name, color=colour)
     if logx:
         ax.set_xscale("log")
     if logy:

@@ -40,18 +40,18 @@ ROOT = Path(__file__).resolve().parents[2]
 MODES = {
     # engine_bench re-creates its 1,000,000 keys on each calibration pass (~12 s a row here): quick
     # keeps those rows for token_bucket only; capi_bench covers 1M keys for the C API.
-    "quick": {"engine_filter": "keys:1/|algo:0/keys:1000000|BM_CheckRequest|BM_IdentityHash|BM_RouteMatch",
+    "quick": {"latency_threads": "1,4", "latency_seconds": "0.5", "engine_filter": "keys:1/|algo:0/keys:1000000|BM_CheckRequest|BM_IdentityHash|BM_RouteMatch",
               "gbench_min_time": "0.05", "seconds": 1, "redis_callers": "1,2,8,32",
               "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000",
               "go_benchtime": "0.2s", "criterion": ["--warm-up-time", "0.3", "--measurement-time", "1",
                                                     "--sample-size", "10", "--noplot"]},
-    "full": {"engine_filter": ".", "gbench_min_time": "0.5", "seconds": 3, "redis_callers": "1,2,8,32,64",
+    "full": {"latency_threads": "1,2,4,8,16", "latency_seconds": "2", "engine_filter": ".", "gbench_min_time": "0.5", "seconds": 3, "redis_callers": "1,2,8,32,64",
              "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000,10000000",
              "go_benchtime": "1s", "criterion": ["--noplot"]},
 }
 
 BENCH_TARGETS = ["limify", "limify_all_plugins", "limify_cli", "engine_bench", "capi_bench",
-                 "memory_per_key", "sqlite_bench", "redis_bench"]
+                 "memory_per_key", "latency_bench", "sqlite_bench", "redis_bench"]
 
 
 class StepFailed(Exception):
@@ -190,7 +190,7 @@ def main() -> int:
     load_start = machine.load_average()
     print(f"limify benchmarks, {mode} mode, {os.cpu_count()} cores, load {load_start}; "
           f"logs in {log_dir}", flush=True)
-    runner = Runner(total=27 if have_pg_local else 26, log_dir=log_dir)
+    runner = Runner(total=31 if have_pg_local else 30, log_dir=log_dir)
     data: dict = {}
     redis_url = pg_url = None
     try:
@@ -268,6 +268,16 @@ def main() -> int:
         data["memory_per_key"] += redis_mem or []
 
         # -- storages ----------------------------------------------------------
+        data["latency"] = []
+        for storage, extra, reason in (
+                ("memory", [], None), ("sqlite", ["--dir", str(work)], None),
+                ("redis", ["--url", redis_url or ""], no_redis),
+                ("postgres", ["--url", pg_url or ""], None if pg_url else "PostgreSQL did not start")):
+            rows = runner.run(
+                f"latency_bench: {storage}, 5 algorithms, {cfg['latency_threads']} threads",
+                [str(bench_bin / "latency_bench"), "--storage", storage, *extra, "--threads", cfg["latency_threads"],
+                 "--seconds", cfg["latency_seconds"]], parse=parsers.json_lines, skip_reason=reason)
+            data["latency"] += rows or []
         data["sqlite"] = runner.run(
             "sqlite_bench: 1 and 4 processes, NORMAL / FULL",
             [str(bench_bin / "sqlite_bench"), "--seconds", str(cfg["seconds"]), "--dir", str(servers)],

@@ -326,6 +326,43 @@ def algorithms(rep: Report) -> None:
                   {"RouteTable::Match": [(n, r["ns"]) for n, r in zip((10, 1000, 10000), rules) if r]}, logx=True)
 
 
+def latency(rep: Report) -> None:
+    rep.add("## Throughput and latency against concurrency, per storage and algorithm\n")
+    rows = rep.d.get("latency") or []
+    rep.add("`bench/latency_bench` through the C API: each caller thread checks its own 1,000 identities "
+            "round-robin under 1000/second for a fixed time, every call timed. Memory and SQLite are in the "
+            "process (SQLite: one database file, WAL, synchronous NORMAL); Redis and PostgreSQL are servers on "
+            "loopback (PostgreSQL durable: fsync on). More threads than cores (2 here) measure contention, "
+            "not added capacity.\n")
+    for storage in ("memory", "sqlite", "redis", "postgres"):
+        mine = [r for r in rows if r["storage"] == storage]
+        rep.add(f"\n### {storage}\n")
+        if not mine:
+            rep.missing(f"latency_bench: {storage}", f"latency_bench on {storage}")
+            continue
+        algos = list(dict.fromkeys(r["algorithm"] for r in mine))
+        threads = sorted({r["threads"] for r in mine})
+        out = []
+        for a in algos:
+            cells = [a]
+            for t in threads:
+                r = next((x for x in mine if x["algorithm"] == a and x["threads"] == t), None)
+                cells.append(f"{num(r['checks_per_s'])}/s · {num(r['p50_us'], 1)} / {num(r['p99_us'], 1)} µs"
+                             if r else "–")
+            out.append(cells)
+        rep.add("checks/s · p50 / p99 per check:\n\n")
+        rep.add(table(["algorithm"] + [f"{t} thread(s)" for t in threads], out))
+        rep.chart(f"throughput_{storage}", "lines", f"{storage}: checks/s against threads", "threads",
+                  "checks per second",
+                  {a: [(r["threads"], r["checks_per_s"]) for r in mine if r["algorithm"] == a] for a in algos})
+        lat = {}
+        for a in algos:
+            lat[f"{a} p50"] = [(r["threads"], r["p50_us"]) for r in mine if r["algorithm"] == a]
+            lat[f"{a} p99"] = [(r["threads"], r["p99_us"]) for r in mine if r["algorithm"] == a]
+        rep.chart(f"latency_{storage}", "lines", f"{storage}: p50 / p99 latency against threads", "threads",
+                  "µs per check (log scale)", lat, logy=True)
+
+
 def bindings_overhead(rep: Report) -> None:
     d = rep.d
     rep.add("## Bindings: what each language adds over the direct C call\n")
@@ -614,7 +651,7 @@ def write(results: dict, results_path: Path, out_dir: Path) -> Path:
     rep.results_path = os.path.relpath(results_path, out_dir)
     header(rep)
     body_start = len(rep.parts)
-    for section in (in_process, algorithms, bindings_overhead, redis, postgres, sqlite, memory_per_key, steps):
+    for section in (in_process, algorithms, latency, bindings_overhead, redis, postgres, sqlite, memory_per_key, steps):
         try:
             section(rep)
         except Exception as exc:  # one broken section must not cost the others
