@@ -41,11 +41,12 @@ MODES = {
     # engine_bench re-creates its 1,000,000 keys on each calibration pass (~12 s a row here): quick
     # keeps those rows for token_bucket only; capi_bench covers 1M keys for the C API.
     "quick": {"latency_threads": "1,4", "latency_seconds": "0.5", "engine_filter": "keys:1/|algo:0/keys:1000000|BM_CheckRequest|BM_IdentityHash|BM_RouteMatch",
-              "gbench_min_time": "0.05", "seconds": 1, "redis_callers": "1,2,8,32",
+              "gbench_min_time": "0.05", "seconds": 1, "python_seconds": "0.5", "redis_callers": "1,8,32",
               "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000",
               "go_benchtime": "0.2s", "criterion": ["--warm-up-time", "0.3", "--measurement-time", "1",
                                                     "--sample-size", "10", "--noplot"]},
-    "full": {"latency_threads": "1,2,4,8,16", "latency_seconds": "2", "engine_filter": ".", "gbench_min_time": "0.5", "seconds": 3, "redis_callers": "1,2,8,32,64",
+    "full": {"latency_threads": "1,2,4,8,16", "latency_seconds": "2", "engine_filter": ".", "gbench_min_time": "0.5",
+             "seconds": 3, "python_seconds": "3", "redis_callers": "1,2,8,32,64",
              "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000,10000000",
              "go_benchtime": "1s", "criterion": ["--noplot"]},
 }
@@ -337,7 +338,7 @@ def main() -> int:
             skip_reason=None if compiled is not None else "the benchmark did not compile (see the step above)")
         data["python"] = runner.run(
             "Python binding beside limits, limifyrate, pylimitx, d-r-l",
-            [str(ROOT / "bindings/python/bench/run.sh"), str(prefix), str(cfg["seconds"])], env=benv,
+            [str(ROOT / "bindings/python/bench/run.sh"), str(prefix), cfg["python_seconds"]], env=benv,
             parse=parsers.python_bench, timeout=1800)
     finally:
         stops = [("stop redis-server (by PID)", ROOT / "scripts/redis-local", servers / "redis")]

@@ -315,15 +315,26 @@ def algorithms(rep: Report) -> None:
     rep.chart("engine_algorithms", "grouped_bars", "C++ engine, memory storage: checks/s per algorithm",
               "checks per second", algos, series)
     rep.add("\n### Rules: latency as the rule table grows\n")
-    rules = [gbench(eng, "BM_RouteMatch", arg=n) for n in (10, 1000, 10000)]
-    if any(rules):
-        rep.add(table(["rules", "ns per match"], [[num(n), num(r["ns"], 1)] for n, r in zip((10, 1000, 10000), rules) if r]))
-        if rules[0] and rules[2]:
-            rep.add(f"\n10,000 rules cost {rules[2]['ns'] / rules[0]['ns']:.2f}× the match time of 10 rules.\n")
+    counts = (10, 1000, 10000)
+    rules = [gbench(eng, "BM_RouteMatch", arg=n) for n in counts]
+    checks = [gbench(rep.d.get("capi"), "BM_CapiCheckRules", rules=n) for n in counts]
+    if any(rules) or any(checks):
+        rep.add("Route matching alone (engine_bench BM_RouteMatch) and a whole `limify_check` through the C API "
+                "(capi_bench BM_CapiCheckRules: route, identity, hash, memory storage step) with that many rules "
+                "in the config, requests spread over the rules.\n")
+        rep.add(table(["rules", "ns per route match", "ns per limify_check"],
+                      [[num(n), num(r and r["ns"], 1), num(c and c["ns"], 1)] for n, r, c in zip(counts, rules, checks)]))
+        if checks[0] and checks[2]:
+            rep.add(f"\nA check with 10,000 rules takes {checks[2]['ns'] / checks[0]['ns']:.2f}× the time of one with "
+                    "10 rules.\n")
+            rep.headlines.append(f"- Rules: a whole check takes {num(checks[0]['ns'], 0)} ns with 10 rules and "
+                                 f"{num(checks[2]['ns'], 0)} ns with 10,000 rules")
+        elif rules[0] and rules[2]:
             rep.headlines.append(f"- Rule matching: {num(rules[0]['ns'], 0)} ns at 10 rules, "
                                  f"{num(rules[2]['ns'], 0)} ns at 10,000 rules")
-        rep.chart("rules", "lines", "Route match time vs number of rules", "rules", "ns per match",
-                  {"RouteTable::Match": [(n, r["ns"]) for n, r in zip((10, 1000, 10000), rules) if r]}, logx=True)
+        rep.chart("rules", "lines", "Time against the number of rules", "rules", "ns",
+                  {"route match": [(n, r["ns"]) for n, r in zip(counts, rules) if r],
+                   "whole limify_check": [(n, c["ns"]) for n, c in zip(counts, checks) if c]}, logx=True)
 
 
 def latency(rep: Report) -> None:
@@ -581,6 +592,17 @@ def sqlite(rep: Report) -> None:
     rep.add(table(["synchronous", "processes", "checks/s (all processes)", "µs per check per process", ""],
                   [[r["synchronous"], r["processes"], num(r["per_second"]), num(r["us_per_check_per_process"], 1),
                     r["note"]] for r in eng]))
+    def rate(sync, procs):
+        return next((r["per_second"] for r in eng if r["synchronous"] == sync and r["processes"] == procs), None)
+    said = []
+    for sync in ("normal", "full"):
+        if rate(sync, 1) and rate(sync, 4):
+            said.append(f"{sync.upper()}: 4 processes reach {rate(sync, 4) / rate(sync, 1):.2f}× the checks/s of 1")
+    for procs in (1, 4):
+        if rate("normal", procs) and rate("full", procs):
+            said.append(f"{procs} process(es): FULL runs at {rate('full', procs) / rate('normal', procs):.3f}× NORMAL")
+    if said:
+        rep.add("\nRatios: " + "; ".join(said) + ".\n")
     if s.get("bare_upsert"):
         rep.add("\nThe floor under any one-statement path (a bare autocommit upsert, no engine, 1 process):\n")
         rep.add(table(["synchronous", "statements/s", "µs per statement"],
