@@ -102,6 +102,23 @@ TEST(EngineBatchTest, MemoryDeclaresExecuteBatchAnAbi11StorageDoesNot) {
   EXPECT_EQ(StorageExecuteBatch(old), nullptr);
 }
 
+int32_t FakeBatch(void*, const limify_storage_op* const*, size_t, limify_verdict* const*,
+                  int32_t*, limify_plugin_error* const*, limify_plugin_error*) {
+  return LIMIFY_PLUGIN_INTERNAL;
+}
+
+TEST(EngineBatchTest, ExecuteBatchIsReadOnlyWhenTheStructSizeCoversIt) {
+  limify_storage storage{};
+  storage.execute_batch = &FakeBatch;
+  storage.struct_size = sizeof(limify_storage);
+  EXPECT_EQ(StorageExecuteBatch(&storage), &FakeBatch);
+  // A 1.1 plugin: whatever lies past its struct is not its execute_batch.
+  storage.struct_size = kStorageKeyCountSize;
+  EXPECT_EQ(StorageExecuteBatch(&storage), nullptr);
+  static_assert(kStorageKeyCountSize < kStorageExecuteBatchSize);
+  static_assert(kStorageExecuteBatchSize == sizeof(limify_storage));
+}
+
 TEST(EngineBatchTest, ABatchDecidesLikeOneCheckAfterAnother) {
   auto batched = MakeEngine(kMemoryConfig);
   auto single = MakeEngine(kMemoryConfig);
