@@ -624,7 +624,7 @@ def sqlite(rep: Report) -> None:
 def memory_per_key(rep: Report) -> None:
     rep.add("## Memory per key\n")
     rows = rep.d.get("memory_per_key") or []
-    rep.add("Token bucket, 100/hour, one check per key. Memory storage: growth of the process's resident set "
+    rep.add("Token bucket, 10/day (no key expires during the run), one check per key. Memory storage: growth of the process's resident set "
             "(each count in a fresh process). Redis: growth of the server's `used_memory`, keys written "
             "through `limify_check_batch` (1,000 per round trip), `DBSIZE` checked against the count.\n")
     if rows:
