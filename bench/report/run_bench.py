@@ -56,7 +56,11 @@ BENCH_TARGETS = ["limify", "limify_all_plugins", "limify_cli", "engine_bench", "
 
 
 class StepFailed(Exception):
-    """A step that could not produce its figures; the message is the reason."""
+    """A step that could not produce (all) its figures; the message is the reason, `out` what it printed."""
+
+    def __init__(self, reason: str, out: str = "") -> None:
+        super().__init__(reason)
+        self.out = out
 
 
 class Runner:
@@ -98,6 +102,11 @@ class Runner:
         except StepFailed as exc:
             record.update(status="failed", error=str(exc))
             result = None
+            if parse and exc.out:  # what it measured before failing still counts; the failure is recorded
+                try:
+                    result = parse(exc.out) or None
+                except Exception:
+                    result = None
         except Exception as exc:  # a parser that chokes is a failed step, not a dead run
             record.update(status="failed", error=f"could not read the output: {type(exc).__name__}: {exc}")
             result = None
@@ -110,28 +119,35 @@ class Runner:
 
     @staticmethod
     def _execute(command: list[str], cwd: Path | None, env: dict | None, timeout: float, log: Path) -> str:
-        with open(log, "w") as log_file:
-            log_file.write(f"$ {shlex.join(command)}\n")
-            log_file.flush()
+        """Runs `command` in its own session; the log gets the command, its stdout, then its stderr."""
+        err_path = log.with_suffix(".stderr")
+        with open(err_path, "w") as err_file:
             try:
                 proc = subprocess.Popen(command, cwd=cwd or ROOT, env=env, stdout=subprocess.PIPE,
-                                        stderr=log_file, text=True, start_new_session=True)
+                                        stderr=err_file, text=True, start_new_session=True)
             except OSError as exc:
+                log.write_text(f"$ {shlex.join(command)}\n{exc}\n")
                 raise StepFailed(f"cannot start {command[0]}: {exc}") from exc
+            timed_out = False
             try:
                 out, _ = proc.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)  # its own session: the step's whole process group
-                proc.communicate()
-                raise StepFailed(f"timed out after {timeout:.0f} s (log: {log})")
+                out, _ = proc.communicate()
+                timed_out = True
             except BaseException:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.communicate()
                 raise
-            log_file.write(out)
+        err = err_path.read_text(errors="replace")
+        err_path.unlink()
+        log.write_text(f"$ {shlex.join(command)}\n--- stdout\n{out}--- stderr\n{err}")
+        if timed_out:
+            raise StepFailed(f"timed out after {timeout:.0f} s (log: {log})", out or "")
         if proc.returncode != 0:
-            tail = [line for line in log.read_text().splitlines() if line.strip()][-3:]
-            raise StepFailed(f"exit {proc.returncode}: " + " | ".join(tail)[-400:] + f" (log: {log})")
+            # The reason is on stderr (the last lines); stdout when a program says nothing there.
+            tail = [line for line in (err or out or "").splitlines() if line.strip()][-3:]
+            raise StepFailed(f"exit {proc.returncode}: " + " | ".join(tail)[-400:] + f" (log: {log})", out or "")
         return out
 
 
