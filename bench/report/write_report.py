@@ -443,7 +443,9 @@ def redis(rep: Report) -> None:
     rep.add("Each caller checks its own key as fast as it can (one connection per engine, pipelined; a "
             "limit no caller reaches), on one redis-server on loopback. `redis-benchmark` runs the very "
             "same EVALSHA with as many clients: what a Redis client can reach at all. go-redis/redis_rate "
-            "(GCRA, one Lua script, a connection pool) runs on the same server right after.\n")
+            "(GCRA, one Lua script) runs on the same server right after, with go-redis's default connection "
+            f"pool ({(next(iter(rr.values()), {}) or {}).get('pool_size', '?')} connections) where limify's "
+            "engine keeps its default of one pipelined connection per server.\n")
     out = []
     for row in rows:
         peer = rr.get(row["callers"]) if row["algorithm"] == "gcra" else None

@@ -4,7 +4,10 @@
 // each checking its own key as fast as it can, under a limit no caller
 // reaches. One JSON line per caller count on stdout:
 //
-//	{"peer": "go-redis/redis_rate", "callers": 8, "checks_per_s": ..., "p50_us": ..., "p99_us": ..., "errors": 0}
+//	{"peer": "go-redis/redis_rate", "callers": 8, "checks_per_s": ..., "p50_us": ..., "p99_us": ..., "errors": 0, "pool_size": 20}
+//
+// The client keeps go-redis's default pool (10 connections per GOMAXPROCS),
+// as the limiter's users run it.
 //
 // Usage: redis_rate_bench -url redis://127.0.0.1:PORT [-seconds 2] [-callers 1,2,8,32,64]
 package main
@@ -47,6 +50,7 @@ type result struct {
 	P50Us      float64 `json:"p50_us"`
 	P99Us      float64 `json:"p99_us"`
 	Errors     int64   `json:"errors"`
+	PoolSize   int     `json:"pool_size"`
 }
 
 func parseCallers(text string) ([]int, error) {
@@ -126,11 +130,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "redis_rate_bench: -url %s: %v\n", *url, err)
 		os.Exit(2)
 	}
-	maxCallers := 0
-	for _, c := range callers {
-		maxCallers = max(maxCallers, c)
-	}
-	opts.PoolSize = maxCallers // one connection per caller, as limify's callers get
+	// go-redis's own pool (10 connections per GOMAXPROCS): the limiter as its users run it.
 	client := redis.NewClient(opts)
 	defer client.Close()
 	ctx := context.Background()
@@ -142,6 +142,7 @@ func main() {
 	out := json.NewEncoder(os.Stdout)
 	for _, c := range callers {
 		r := run(ctx, limiter, c, *seconds)
+		r.PoolSize = client.Options().PoolSize
 		if err := out.Encode(r); err != nil {
 			os.Exit(1)
 		}
