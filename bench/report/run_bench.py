@@ -39,13 +39,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # 2-core machine; full: the longer runs the noise needs (about 20 minutes).
 MODES = {
     # engine_bench re-creates its 1,000,000 keys on each calibration pass (~12 s a row here): quick
-    # keeps those rows for token_bucket only; capi_bench covers 1M keys for the C API.
-    "quick": {"latency_threads": "1,4", "latency_seconds": "0.5", "engine_filter": "keys:1/|algo:0/keys:1000000|BM_CheckRequest|BM_IdentityHash|BM_RouteMatch",
+    # leaves those rows to the full run; capi_bench covers 1M keys through the C API.
+    "quick": {"latency_threads": "1,4", "latency_seconds": "0.5", "peer_seconds": "0.5",
+              "engine_filter": "keys:1/|BM_CheckRequest|BM_IdentityHash|BM_RouteMatch",
               "gbench_min_time": "0.05", "seconds": 1, "python_seconds": "0.5", "redis_callers": "1,8,32",
               "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000",
               "go_benchtime": "0.2s", "criterion": ["--warm-up-time", "0.3", "--measurement-time", "1",
                                                     "--sample-size", "10", "--noplot"]},
-    "full": {"latency_threads": "1,2,4,8,16", "latency_seconds": "2", "engine_filter": ".", "gbench_min_time": "0.5",
+    "full": {"latency_threads": "1,2,4,8,16", "latency_seconds": "2", "peer_seconds": "2", "engine_filter": ".", "gbench_min_time": "0.5",
              "seconds": 3, "python_seconds": "3", "redis_callers": "1,2,8,32,64",
              "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000,10000000",
              "go_benchtime": "1s", "criterion": ["--noplot"]},
@@ -262,7 +263,7 @@ def main() -> int:
                               cwd=ROOT / "bench/peers/xtimerate", kind="build", timeout=600)
         data["xtimerate"] = runner.run(
             "x/time/rate per key: 1 and 1,000,000 keys, 1 and 2 threads",
-            [str(xt_bin), "-seconds", str(cfg["seconds"]), "-keys", "1,1000000", "-threads", "1,2"],
+            [str(xt_bin), "-seconds", cfg["peer_seconds"], "-keys", "1,1000000", "-threads", "1,2"],
             parse=parsers.json_lines,
             skip_reason=None if xt_built is not None else "the peer did not build (see the step above)")
         gov_target = work / "rust-target"
@@ -271,7 +272,7 @@ def main() -> int:
                                cwd=ROOT / "bench/peers/governor", kind="build", timeout=1800)
         data["governor"] = runner.run(
             "governor keyed: 1 and 1,000,000 keys, 1 and 2 threads",
-            [str(gov_target / "release/governor-bench"), "--seconds", str(cfg["seconds"]), "--keys", "1,1000000",
+            [str(gov_target / "release/governor-bench"), "--seconds", cfg["peer_seconds"], "--keys", "1,1000000",
              "--threads", "1,2"], parse=parsers.json_lines,
             skip_reason=None if gov_built is not None else "the peer did not build (see the step above)")
         data["memory_per_key"] = runner.run(
