@@ -80,8 +80,14 @@ def lines(path: Path, title: str, xlabel: str, ylabel: str, series: dict[str, li
         ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=name, color=colour)
     if logx:
         ax.set_xscale("log")
+    xs = sorted({p[0] for points in series.values() for p in points})
+    ax.set_xticks(xs)  # the measured points only (threads, callers, keys, rules)
+    ax.set_xticklabels([f"{x:,.0f}" for x in xs])
+    ax.minorticks_off()
     if logy:
         ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)  # a linear axis that starts at zero does not exaggerate differences
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
