@@ -127,7 +127,9 @@ TEST_P(EngineBatchTest, AnItemInErrorFailsAloneAndTheOthersAreDecided) {
     }
     ASSERT_TRUE(statuses[i].ok()) << statuses[i];
     EXPECT_FALSE(decisions[i].degraded);
-    if (decisions[i].matched) EXPECT_TRUE(decisions[i].allowed) << "first sight of each key";
+    if (decisions[i].matched) {
+      EXPECT_TRUE(decisions[i].allowed) << "first sight of each key";
+    }
   }
 }
 
