@@ -89,7 +89,8 @@ TEST(ValidateManifest, AcceptsAV10StorageThatEndsBeforeKeyCount) {
   p.storage.struct_size = kStorageV1Size;
   EXPECT_TRUE(p.Check().ok()) << p.Check();
   static_assert(kStorageV1Size < kStorageKeyCountSize);
-  static_assert(kStorageKeyCountSize == sizeof(limify_storage));
+  static_assert(kStorageKeyCountSize < kStorageExecuteBatchSize);
+  static_assert(kStorageExecuteBatchSize == sizeof(limify_storage));
 }
 
 TEST(StorageKeyCount, IsReadOnlyWhenTheStructSizeCoversIt) {
