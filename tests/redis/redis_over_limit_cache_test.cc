@@ -184,8 +184,9 @@ TEST(OverLimitCacheTest, ABatchIsAnsweredFromTheCacheToo) {
   LocalServer server;
   auto engine = MakeEngine(server, "true", "1/hour");
   ASSERT_NE(engine, nullptr);
+  const std::string alice = "alice", bob = "bob";  // a Request only views its strings
   std::vector<Request> batch;
-  for (int i = 0; i < 8; ++i) batch.push_back(Get(i % 2 == 0 ? "alice" : "bob"));
+  for (int i = 0; i < 8; ++i) batch.push_back(Get(i % 2 == 0 ? alice : bob));
   std::vector<Decision> decisions(batch.size());
   std::vector<absl::Status> statuses(batch.size());
   engine->CheckBatch(batch.data(), batch.size(), decisions.data(), statuses.data());
