@@ -8,6 +8,17 @@
 
 #include "tests/postgres/postgres_test_env.h"
 
+// LeakSanitizer reads this (when the binary is built with it) instead of a
+// suppressions file, so it holds however the tests are run. libpqxx 6.4's
+// connection_base::exec_prepared hands libpq's PGresult to make_result,
+// which first asks the connection for its encoding; when the connection was
+// lost during the statement that call throws ("Could not obtain client
+// encoding: not connected") and the PGresult (about 2 KB) is never freed.
+// The failure tests lose connections mid-statement on purpose.
+extern "C" __attribute__((visibility("default"), used)) const char* __lsan_default_suppressions() {
+  return "leak:pqxx::connection_base::exec_prepared\n";
+}
+
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   if (::testing::GTEST_FLAG(list_tests)) return RUN_ALL_TESTS();

@@ -83,7 +83,11 @@ bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefi
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<pqxx::connection_base>> OpenConnection(const std::string& url,
+void ConnectionDeleter::operator()(pqxx::connection_base* conn) const {
+  delete static_cast<TimedConnection*>(conn);  // OpenConnection makes nothing else
+}
+
+absl::StatusOr<ConnectionPtr> OpenConnection(const std::string& url,
                                                                       Deadline deadline,
                                                                       int statement_timeout_ms) {
   tls_connect_deadline = deadline;
@@ -98,7 +102,7 @@ absl::StatusOr<std::unique_ptr<pqxx::connection_base>> OpenConnection(const std:
     pqxx::nontransaction tx(*conn);
     tx.exec("SET statement_timeout = " + std::to_string(statement_timeout_ms));
     tx.commit();
-    return std::unique_ptr<pqxx::connection_base>(std::move(conn));
+    return ConnectionPtr(conn.release());
   } catch (const ConnectTimeout& e) {
     return absl::DeadlineExceededError(std::string("postgres: cannot connect: ") + e.what());
   } catch (const std::exception& e) {
@@ -193,7 +197,7 @@ absl::StatusOr<Pool::Lease> Pool::Acquire(Deadline deadline) {
   }
   Lease lease(this, slot);
   if (slot->conn == nullptr) {
-    absl::StatusOr<std::unique_ptr<pqxx::connection_base>> conn =
+    absl::StatusOr<ConnectionPtr> conn =
         OpenConnection(url_, Clock::now() + connect_timeout_, statement_timeout_ms_);
     if (!conn.ok()) return conn.status();
     absl::Status ready;

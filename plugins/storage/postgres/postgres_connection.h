@@ -39,10 +39,17 @@ namespace limify::postgres {
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
+// A connection opened by OpenConnection. pqxx::connection_base has no
+// virtual destructor: the deleter destroys the concrete type.
+struct ConnectionDeleter {
+  void operator()(pqxx::connection_base* conn) const;
+};
+using ConnectionPtr = std::unique_ptr<pqxx::connection_base, ConnectionDeleter>;
+
 // Opens a connection to `url` within `deadline`, with automatic reactivation
 // off and statement_timeout set. Unavailable (with libpq's reason) when the
 // server cannot be reached, DeadlineExceeded when it does not answer in time.
-absl::StatusOr<std::unique_ptr<pqxx::connection_base>> OpenConnection(const std::string& url,
+absl::StatusOr<ConnectionPtr> OpenConnection(const std::string& url,
                                                                       Deadline deadline,
                                                                       int statement_timeout_ms);
 
@@ -62,7 +69,7 @@ class Pool {
   using SetupFn = std::function<absl::Status(pqxx::connection_base&)>;
 
   struct Slot {
-    std::unique_ptr<pqxx::connection_base> conn;
+    ConnectionPtr conn;
     // Guards what the watchdog reads: conn (set and reset), fd and the
     // statement's deadline.
     std::mutex guard_mu;

@@ -355,7 +355,7 @@ absl::StatusOr<int64_t> PostgresStorage::SweepOnce() {
 absl::StatusOr<int64_t> PostgresStorage::SweepLocked(int max_batches) {
   if (sweep_conn_ == nullptr) {
     // Its own connection, and a statement_timeout fit for a batch.
-    absl::StatusOr<std::unique_ptr<pqxx::connection_base>> conn = OpenConnection(
+    absl::StatusOr<ConnectionPtr> conn = OpenConnection(
         options_.url, Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms),
         std::max(options_.statement_timeout_ms, 5000));
     if (!conn.ok()) return conn.status();

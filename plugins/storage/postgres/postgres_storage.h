@@ -111,7 +111,7 @@ class PostgresStorage {
   Counters counters_;
 
   std::mutex sweep_mu_;  // one pass at a time; guards sweep_conn_
-  std::unique_ptr<pqxx::connection_base> sweep_conn_;
+  ConnectionPtr sweep_conn_;
   std::string sweep_cursor_ = "\\x";  // the last key swept, as a bytea literal
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
