@@ -309,7 +309,10 @@ int32_t PostgresStorage::Generic(const limify_storage_op& op, const Hooks* hooks
       return std::pair<const void*, size_t>(state_ptrs[i], op.state_sizes[i]);
     });
     std::string ttls = "{";
-    for (size_t i = 0; i < n; ++i) ttls += (i > 0 ? "," : "") + std::to_string(ttl_us[i]);
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) ttls.push_back(',');
+      ttls += std::to_string(ttl_us[i]);
+    }
     ttls += "}";
     tx.exec_prepared("limify_write", keys, new_states, ttls, now_us);
     tx.commit();
