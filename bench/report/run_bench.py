@@ -36,7 +36,7 @@ import write_report  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 # Step sizes for the two modes. quick: under five minutes of measuring on a
-# 2-core machine; full: the longer runs the noise needs (about 25 minutes).
+# 2-core machine; full: the longer runs the noise needs (about 20 minutes).
 MODES = {
     # engine_bench re-creates its 1,000,000 keys on each calibration pass (~12 s a row here): quick
     # leaves those rows to the full run; capi_bench covers 1M keys through the C API.
