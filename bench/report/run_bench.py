@@ -216,8 +216,9 @@ def main() -> int:
         if args.build_dir is None:
             runner.run("configure (release preset)", ["cmake", "--preset", "release"], kind="build")
         else:
-            runner.run(f"configure {os.path.relpath(build, ROOT)}", ["cmake", "-S", str(ROOT), "-B", str(build), "-G", "Ninja",
-                                              "-DCMAKE_BUILD_TYPE=Release"], kind="build")
+            runner.run(f"configure {os.path.relpath(build, ROOT)}",
+                       ["cmake", "-S", str(ROOT), "-B", str(build), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release"],
+                       kind="build")
         targets = list(BENCH_TARGETS)
         has_postgres_bench = "postgres_bench" in ninja_targets(build)
         if has_postgres_bench:
