@@ -181,6 +181,54 @@ LIMIFY_TEST(set_plan_provider_needs_an_engine) {
   EXPECT_STREQ(err.message, "limify_set_plan_provider: engine is NULL");
 }
 
+/* In a batch the provider is asked about each request, handed that very
+ * struct, and each answer goes to its own item. */
+typedef struct batch_seen {
+  int calls;
+  const limify_request* seen[4];
+} batch_seen;
+
+static int32_t provide_by_user(void* ctx, const limify_request* request, const char* rule_id,
+                               char plan_out[LIMIFY_ID_MAX + 1]) {
+  batch_seen* s = (batch_seen*)ctx;
+  (void)rule_id;
+  if (s->calls < 4) s->seen[s->calls] = request;
+  s->calls++;
+  strcpy(plan_out, request->user_id[0] == 'b' ? "pro" : "enterprise");
+  return 1;
+}
+
+LIMIFY_TEST(in_a_batch_the_provider_sees_each_hosts_request) {
+  limify_engine* engine = plan_engine();
+  batch_seen state;
+  limify_request a = limify_test_get("/api", "alice");
+  limify_request b = limify_test_get("/api", "bob");
+  limify_request c = limify_test_get("/api", "carol");
+  limify_decision da = LIMIFY_DECISION_INIT, db = LIMIFY_DECISION_INIT, dc = LIMIFY_DECISION_INIT;
+  const limify_request* requests[3];
+  limify_decision* decisions[3];
+  REQUIRE_ENGINE(engine);
+  requests[0] = &a;
+  requests[1] = &b;
+  requests[2] = &c;
+  decisions[0] = &da;
+  decisions[1] = &db;
+  decisions[2] = &dc;
+  memset(&state, 0, sizeof(state));
+  EXPECT_OK(limify_set_plan_provider(engine, provide_by_user, &state, NULL));
+  EXPECT_OK(limify_check_batch(engine, requests, 3, decisions, NULL, NULL));
+  EXPECT_EQ_INT(state.calls, 3);
+  EXPECT_TRUE(state.seen[0] == &a);
+  EXPECT_TRUE(state.seen[1] == &b);
+  EXPECT_TRUE(state.seen[2] == &c);
+  EXPECT_STREQ(da.plan_id, "enterprise");
+  EXPECT_EQ_INT(da.limit, 5);
+  EXPECT_STREQ(db.plan_id, "pro");
+  EXPECT_EQ_INT(db.limit, 3);
+  EXPECT_STREQ(dc.plan_id, "enterprise");
+  limify_engine_free(engine);
+}
+
 static const limify_test_case kTests[] = {
     LIMIFY_TEST_CASE(the_provider_names_the_plan_and_sees_the_hosts_request),
     LIMIFY_TEST_CASE(no_plan_from_the_provider_is_the_rules_own_rate),
@@ -190,6 +238,7 @@ static const limify_test_case kTests[] = {
     LIMIFY_TEST_CASE(a_removed_provider_is_not_asked),
     LIMIFY_TEST_CASE(set_plan_provider_and_reload_from_inside_the_provider_are_refused),
     LIMIFY_TEST_CASE(set_plan_provider_needs_an_engine),
+    LIMIFY_TEST_CASE(in_a_batch_the_provider_sees_each_hosts_request),
 };
 
 int main(int argc, char** argv) {
