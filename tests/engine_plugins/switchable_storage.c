@@ -150,7 +150,7 @@ static int32_t Remove(void* instance, const limify_key* keys, size_t n, limify_p
 }
 
 static const limify_storage kStorage = {sizeof(limify_storage), LIMIFY_STORAGE_USES_HOST_CLOCK,
-                                        "switchable", Create, Destroy, Execute, Remove, NULL};
+                                        "switchable", Create, Destroy, Execute, Remove, NULL, NULL};
 static const limify_storage* const kStorages[] = {&kStorage};
 static const limify_plugin_manifest kManifest = {
     LIMIFY_PLUGIN_MAGIC, LIMIFY_PLUGIN_ABI_MAJOR, LIMIFY_PLUGIN_ABI_MINOR,

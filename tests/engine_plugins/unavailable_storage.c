@@ -44,7 +44,7 @@ static int32_t KeyCount(void* instance, int64_t* out_count, limify_plugin_error*
 }
 
 static const limify_storage kStorage = {sizeof(limify_storage), 0, "unavailable", Create,
-                                        Destroy, Execute, Remove, KeyCount};
+                                        Destroy, Execute, Remove, KeyCount, NULL};
 static const limify_storage* const kStorages[] = {&kStorage};
 static const limify_plugin_manifest kManifest = {
     LIMIFY_PLUGIN_MAGIC, LIMIFY_PLUGIN_ABI_MAJOR, LIMIFY_PLUGIN_ABI_MINOR,

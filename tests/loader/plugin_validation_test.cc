@@ -46,7 +46,7 @@ struct Plugin {
   limify_algorithm algorithm = {sizeof(limify_algorithm), 0, "algo",
                                 &Validate, &StateSize, &Step};
   limify_storage storage = {sizeof(limify_storage), 0, "store", &Create,
-                            &Destroy, &Execute, &Remove, nullptr};
+                            &Destroy, &Execute, &Remove, nullptr, nullptr};
   const limify_algorithm* algorithms[1] = {&algorithm};
   const limify_storage* storages[1] = {&storage};
   limify_plugin_manifest manifest = {

@@ -145,6 +145,9 @@ constexpr limify_storage kSqliteStorage = {
 #if LIMIFY_PLUGIN_ABI_MINOR >= 1  // key_count came with ABI 1.1
     &KeyCount,
 #endif
+#if LIMIFY_PLUGIN_ABI_MINOR >= 2  // no batch entry: the engine loops over execute
+    nullptr,
+#endif
 };
 
 constexpr const limify_storage* kStorages[] = {&kSqliteStorage};
