@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -171,7 +172,17 @@ absl::Status Connection::Init() {
     sqlite3_stmt* stmt = nullptr;
     int r = sqlite3_prepare_v2(db_, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
     if (r != SQLITE_OK) return Failure(r, "enabling WAL");
-    r = sqlite3_step(stmt);
+    // Switching needs an exclusive lock. When several processes open a new
+    // file at once, SQLite answers BUSY without calling the busy handler (to
+    // avoid a deadlock), so wait here, within busy_timeout_ms.
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(options_.busy_timeout_ms);
+    auto pause = std::chrono::microseconds(500);
+    while ((r = sqlite3_step(stmt)) == SQLITE_BUSY && std::chrono::steady_clock::now() < deadline) {
+      sqlite3_reset(stmt);
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(20'000));
+    }
     std::string mode;
     if (r == SQLITE_ROW) {
       const unsigned char* text = sqlite3_column_text(stmt, 0);
