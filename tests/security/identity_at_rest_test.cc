@@ -1,7 +1,9 @@
 // Identities never reach storage in clear, and no identity can collide with
 // another's key, escape the key prefix or choose its cluster slot — checked
-// on what a real redis-server and a real SQLite file hold after a run.
+// on what a real redis-server, PostgreSQL server and SQLite file hold after a run.
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 #include <fstream>
 #include <iterator>
@@ -39,18 +41,25 @@ std::string Rules(const std::string& hash = R"("sha256")") {
                "plans": {"pro": "1000/minute"}}])");
 }
 
+Request Get(std::string_view path) {
+  Request r;
+  r.method = "GET";
+  r.path = path;
+  return r;
+}
+
 // One check under each identity kind, and a CheckKey.
 void RunChecks(Engine& engine) {
   const auto& raw = RawIdentities();
   Decision d;
-  Request by_user{"GET", "/api/x"};
+  Request by_user = Get("/api/x");
   by_user.user_id = raw[0];
-  Request by_org{"GET", "/api/x"};
+  Request by_org = Get("/api/x");
   by_org.org_id = raw[1];
   by_org.plan = "pro";
-  Request by_key{"GET", "/api/x"};
+  Request by_key = Get("/api/x");
   by_key.api_key = raw[2];
-  Request by_ip{"GET", "/api/x"};
+  Request by_ip = Get("/api/x");
   by_ip.client_ip = raw[3];
   for (const Request& r : {by_user, by_org, by_key, by_ip}) {
     ASSERT_TRUE(engine.Check(r, &d).ok());
@@ -105,6 +114,64 @@ TEST(IdentityAtRest, SqliteFileHoldsOnlyHashes) {
   ExpectNoRawIdentity(bytes, db);
 }
 
+std::string Hex(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+// Runs `command` through the shell; its stdout.
+std::string Output(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  ::pclose(pipe);
+  return out;
+}
+
+// A throwaway PostgreSQL server (scripts/pg-local), stopped by PID.
+class PostgresServer {
+ public:
+  PostgresServer() : dir_(testing::MakeTempDir()) {
+    url_ = Output(absl::StrCat(LIMIFY_SOURCE_DIR, "/scripts/pg-local server ", dir_, " main"));
+    while (!url_.empty() && (url_.back() == '\n' || url_.back() == ' ')) url_.pop_back();
+  }
+  ~PostgresServer() { Output(absl::StrCat(LIMIFY_SOURCE_DIR, "/scripts/pg-local stop ", dir_)); }
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string dir_;
+  std::string url_;
+};
+
+TEST(IdentityAtRest, PostgresHoldsOnlyHashes) {
+  PostgresServer server;
+  ASSERT_EQ(server.url().rfind("postgresql://", 0), 0u) << "pg-local did not start: " << server.url();
+  {
+    auto engine = Engine::Create(absl::StrCat(R"({"storage": {"type": "postgres", "url": ")",
+                                              server.url(), R"("}, )", Rules(), "}"));
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    RunChecks(**engine);
+  }
+  // Every row of the limify schema, as pg_dump writes it: bytea as hex.
+  const std::string dump = Output(absl::StrCat(
+      "\"$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_dump\" --data-only "
+      "--schema=limify '", server.url(), "'"));
+  ASSERT_NE(dump.find(Hex("limify:{api|")), std::string::npos)
+      << "the dump holds no limify key: the scan would prove nothing";
+  for (const std::string& raw : RawIdentities()) {
+    EXPECT_EQ(dump.find(raw), std::string::npos) << "postgres holds \"" << raw << "\" in clear";
+    EXPECT_EQ(dump.find(Hex(raw)), std::string::npos) << "postgres holds \"" << raw << "\" as bytes";
+  }
+}
+
 // Identities an attacker would pick to break out of their key.
 std::vector<std::string> HostileIdentities() {
   return {"a:b",     "a",         "a:",       ":a",        "{a}",  "}a{",    "{",        "}",
@@ -123,7 +190,7 @@ TEST(HostileIdentities, OwnKeysInsideThePrefixWithAHashedTagAndNoCollision) {
   // Each identity has its own two requests: a collision would block one early.
   for (int round = 0; round < 3; ++round) {
     for (const std::string& id : identities) {
-      Request r{"GET", "/api/x"};
+      Request r = Get("/api/x");
       r.user_id = id;
       Decision d;
       ASSERT_TRUE((*engine)->Check(r, &d).ok());
