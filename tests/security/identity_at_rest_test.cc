@@ -3,8 +3,6 @@
 // on what a real redis-server, PostgreSQL server and SQLite file hold after a run.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -17,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/engine.h"
 #include "tests/redis/redis_test_env.h"
+#include "tests/security/pg_server.h"
 #include "tests/sqlite/sqlite_test_util.h"
 
 namespace limify {
@@ -124,36 +123,9 @@ std::string Hex(const std::string& bytes) {
   return out;
 }
 
-// Runs `command` through the shell; its stdout.
-std::string Output(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  ::pclose(pipe);
-  return out;
-}
-
-// A throwaway PostgreSQL server (scripts/pg-local), stopped by PID.
-class PostgresServer {
- public:
-  PostgresServer() : dir_(testing::MakeTempDir()) {
-    url_ = Output(absl::StrCat(LIMIFY_SOURCE_DIR, "/scripts/pg-local server ", dir_, " main"));
-    while (!url_.empty() && (url_.back() == '\n' || url_.back() == ' ')) url_.pop_back();
-  }
-  ~PostgresServer() { Output(absl::StrCat(LIMIFY_SOURCE_DIR, "/scripts/pg-local stop ", dir_)); }
-  const std::string& url() const { return url_; }
-
- private:
-  std::string dir_;
-  std::string url_;
-};
-
 TEST(IdentityAtRest, PostgresHoldsOnlyHashes) {
-  PostgresServer server;
-  ASSERT_EQ(server.url().rfind("postgresql://", 0), 0u) << "pg-local did not start: " << server.url();
+  security::PostgresServer server;
+  ASSERT_TRUE(server.started()) << "pg-local did not start: " << server.url();
   {
     auto engine = Engine::Create(absl::StrCat(R"({"storage": {"type": "postgres", "url": ")",
                                               server.url(), R"("}, )", Rules(), "}"));
@@ -161,7 +133,7 @@ TEST(IdentityAtRest, PostgresHoldsOnlyHashes) {
     RunChecks(**engine);
   }
   // Every row of the limify schema, as pg_dump writes it: bytea as hex.
-  const std::string dump = Output(absl::StrCat(
+  const std::string dump = security::Output(absl::StrCat(
       "\"$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_dump\" --data-only "
       "--schema=limify '", server.url(), "'"));
   ASSERT_NE(dump.find(Hex("limify:{api|")), std::string::npos)
