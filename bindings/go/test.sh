@@ -28,6 +28,10 @@ so=$(find "$prefix" -name 'liblimify.so*' -print -quit)
 export PKG_CONFIG_PATH="$(dirname "$pc")"
 export LD_LIBRARY_PATH="$(dirname "$so")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export CGO_ENABLED=1
+# Go's build cache keys a cgo package on CGO_LDFLAGS but not on what
+# `pkg-config --libs` printed: without this, a package built against an
+# earlier (since deleted) prefix is reused and links against that prefix.
+export CGO_LDFLAGS="-g -O2 -L$(dirname "$so")"
 unset LIMIFY_PLUGIN_PATH   # the plugins installed beside the library, nothing else
 
 cd "$here"
