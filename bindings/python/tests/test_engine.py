@@ -276,6 +276,23 @@ def test_check_batch_answers_each_request_in_order() -> None:
         assert engine.check_batch([]) == []
 
 
+def test_check_batch_reports_a_bad_item_in_its_place_and_decides_the_rest() -> None:
+    with search_engine() as engine:
+        oversized = Request("GET", "/search", user_id="u" * (64 * 1024 + 1))
+        reqs = [Request("GET", "/search", user_id="a"), oversized, Request("GET", "/search", user_id="b")]
+        out = engine.check_batch(reqs)
+        assert isinstance(out[0], Decision) and out[0].allowed and out[0].rule_id == "search"
+        assert isinstance(out[1], InvalidArgumentError) and "request 1" in str(out[1])
+        assert isinstance(out[2], Decision) and out[2].allowed and out[2].remaining == out[0].remaining
+
+
+def test_check_batch_refuses_a_field_c_would_cut_before_deciding_anything() -> None:
+    with search_engine() as engine:
+        with pytest.raises(InvalidArgumentError, match="user_id: contains a NUL"):
+            engine.check_batch([Request("GET", "/search", user_id="a"), Request("GET", "/search", user_id="b\0c")])
+        assert engine.peek("GET", "/search", user_id="a").remaining == 3  # nothing was consumed
+
+
 def test_list_plugins_names_the_builtins() -> None:
     names = {a for p in limify.list_plugins() for a in p["algorithms"] + p["storages"]}
     assert {"token_bucket", "gcra", "sliding_window", "memory", "redis"} <= names

@@ -120,7 +120,8 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "limify_reset": (_status, [_engine_p, _P(Request), _P(Error)]),
     "limify_check_batch": (
         _status,
-        [_engine_p, _P(_P(Request)), ctypes.c_size_t, _P(_P(Decision)), _P(_status), _P(Error)],
+        # Arrays of addresses: the binding lays the structs out and points at them.
+        [_engine_p, _P(ctypes.c_void_p), ctypes.c_size_t, _P(ctypes.c_void_p), _P(_status), _P(Error)],
     ),
     "limify_check_key": (
         _status,

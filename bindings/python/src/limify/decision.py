@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from . import _lib
 
@@ -112,10 +114,19 @@ class Decision:
 
     @classmethod
     def _from_c(cls, d: _lib.Decision) -> Decision:
+        return cls._from_fields(_DECISION_LAYOUT.unpack_from(d))
+
+    @classmethod
+    def _many_from_c(cls, decisions: ctypes.Array[_lib.Decision]) -> list[Decision]:
+        """Every decision of a limify_decision array."""
+        return [cls._from_fields(f) for f in _DECISION_ITEM.iter_unpack(decisions)]
+
+    @classmethod
+    def _from_fields(cls, fields: tuple[Any, ...]) -> Decision:
         # One unpack of the whole struct and a __dict__ fill: reading ten ctypes
         # fields and a frozen dataclass's __init__ cost more than the C call.
         (_, allowed, matched, degraded, limit, remaining, reset, retry, period,
-         rule, plan) = _DECISION_LAYOUT.unpack_from(d)
+         rule, plan) = fields
         unlimited = limit == _lib.UNLIMITED
         obj = object.__new__(cls)
         obj.__dict__.update(
@@ -127,8 +138,8 @@ class Decision:
             reset_after_us=reset,
             retry_after_us=None if retry == _lib.RETRY_NEVER else retry,
             period_us=period,
-            rule_id=rule.split(b"\0", 1)[0].decode(),
-            plan_id=plan.split(b"\0", 1)[0].decode(),
+            rule_id=_id_text(rule),
+            plan_id=_id_text(plan),
         )
         return obj
 
@@ -137,6 +148,16 @@ class Decision:
 _DECISION_LAYOUT = struct.Struct(f"=Iiiiqqqqq{_lib.ID_MAX + 1}s{_lib.ID_MAX + 1}s")
 assert _DECISION_LAYOUT.size <= _lib.DECISION_SIZE
 assert _lib.Decision.rule_id.offset == _DECISION_LAYOUT.size - 2 * (_lib.ID_MAX + 1)
+
+
+# One limify_decision as it sits in an array: the layout padded to its sizeof.
+_DECISION_ITEM = struct.Struct(_DECISION_LAYOUT.format + f"{_lib.DECISION_SIZE - _DECISION_LAYOUT.size}x")
+
+
+@functools.lru_cache(maxsize=1024)
+def _id_text(raw: bytes) -> str:
+    """A rule or plan id from its NUL-padded field (there are few: cached)."""
+    return raw.split(b"\0", 1)[0].decode()
 
 
 def stricter(a: Decision | None, b: Decision | None) -> Decision | None:
