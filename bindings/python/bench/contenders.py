@@ -16,6 +16,8 @@ from typing import Any
 Check = Callable[[str], bool]
 PerThread = Callable[[], Check]
 LIMIT = 100_000_000  # per second: never reached
+# limify runs the fastest peer's algorithm (limits' fixed window), so the ratio compares like with like.
+LIMIFY_RULE = {"id": "bench", "path": "/bench", "rate": f"{LIMIT}/second", "algorithm": "fixed_window"}
 
 
 def limify(storage: str, url: str) -> PerThread:
@@ -23,7 +25,7 @@ def limify(storage: str, url: str) -> PerThread:
     from limify import Engine
 
     store: dict[str, Any] = {"type": "memory"} if storage == "memory" else {"type": "redis", "url": url}
-    engine = Engine({"storage": store, "rules": [{"id": "bench", "path": "/bench", "rate": f"{LIMIT}/second"}]})
+    engine = Engine({"storage": store, "rules": [LIMIFY_RULE]})
     check = engine.check
 
     def per_thread() -> Check:
@@ -37,7 +39,7 @@ def limify_batch(storage: str, url: str, size: int = 64) -> Callable[[], Callabl
     from limify import Decision, Engine, Request
 
     store: dict[str, Any] = {"type": "memory"} if storage == "memory" else {"type": "redis", "url": url}
-    engine = Engine({"storage": store, "rules": [{"id": "bench", "path": "/bench", "rate": f"{LIMIT}/second"}]})
+    engine = Engine({"storage": store, "rules": [LIMIFY_RULE]})
 
     def per_thread() -> Callable[[list[str]], int]:
         def run(idents: list[str]) -> int:

@@ -282,7 +282,7 @@ def test_check_batch_reports_a_bad_item_in_its_place_and_decides_the_rest() -> N
         reqs = [Request("GET", "/search", user_id="a"), oversized, Request("GET", "/search", user_id="b")]
         out = engine.check_batch(reqs)
         assert isinstance(out[0], Decision) and out[0].allowed and out[0].rule_id == "search"
-        assert isinstance(out[1], InvalidArgumentError) and "request 1" in str(out[1])
+        assert isinstance(out[1], InvalidArgumentError) and "item 1" in str(out[1]) and "user_id" in str(out[1])
         assert isinstance(out[2], Decision) and out[2].allowed and out[2].remaining == out[0].remaining
 
 

@@ -15,11 +15,13 @@ import ctypes
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
 
 from . import _lib
+from ._async_batcher import AsyncBatcher
 from .decision import Decision, Request
 from .errors import InvalidArgumentError, LimifyError, error_for
 
@@ -154,6 +156,13 @@ def _storage_blocks(parsed: Mapping[str, Any]) -> bool:
     return not (isinstance(storage, Mapping) and storage.get("type", "memory") == "memory")
 
 
+# How many forks this process descends from: a child's engines start new async
+# workers (threads do not survive fork). Cheaper than os.getpid() on every call.
+_forks = [0]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
+
+
 class Engine:
     """A limify engine. Thread-safe: share one per process (or per config).
 
@@ -177,6 +186,9 @@ class Engine:
         self._handle = handle.value
         self._hooks_keepalive: tuple[object, ...] = ()
         self._provider_keepalive: object = None
+        self._batcher: AsyncBatcher | None = None
+        self._batcher_forks = 0
+        self._batcher_lock = threading.Lock()
         self._adopt(parsed)
 
     def _adopt(self, parsed: Mapping[str, Any]) -> None:
@@ -191,7 +203,12 @@ class Engine:
     # -- lifecycle ---------------------------------------------------------
 
     def close(self) -> None:
-        """Frees the engine. No call may be running or start afterwards."""
+        """Frees the engine, after deciding the async checks already queued.
+
+        No call may be running or start afterwards."""
+        batcher, self._batcher = getattr(self, "_batcher", None), None
+        if batcher is not None and self._batcher_forks == _forks[0]:
+            batcher.close()
         handle, self._handle = self._handle, None
         if handle is not None:
             self._lib.limify_engine_free(handle)
@@ -324,22 +341,43 @@ class Engine:
         n = len(requests)
         if n == 0:
             return []
-        # Requests stay alive in `reqs` (their strings with them); decisions are
-        # one contiguous array, read back with one unpack per item.
-        reqs = [_c_fields(r.method, r.path, r.user_id, r.org_id, r.api_key, r.client_ip,
-                          r.plan, r.cost) for r in requests]
+        return self._check_prepared([_c_fields(r.method, r.path, r.user_id, r.org_id, r.api_key,
+                                               r.client_ip, r.plan, r.cost) for r in requests])
+
+    def _check_prepared(self, reqs: Sequence[_lib.Request]) -> list[Decision | LimifyError]:
+        # The caller keeps `reqs` (and their strings) alive; decisions are one
+        # contiguous array, read back with one unpack per item.
+        n = len(reqs)
         req_ptrs = (ctypes.c_void_p * n)(*map(ctypes.addressof, reqs))
         decs = (_lib.Decision * n).from_buffer_copy(_EMPTY_DECISION * n)
         base = ctypes.addressof(decs)
         dec_ptrs = (ctypes.c_void_p * n)(*range(base, base + n * _lib.DECISION_SIZE, _lib.DECISION_SIZE))
         statuses = (ctypes.c_int32 * n)()
         err = _lib.Error()
-        self._lib.limify_check_batch(self._h(), req_ptrs, n, dec_ptrs, statuses, ctypes.byref(err))
+        first = self._lib.limify_check_batch(self._h(), req_ptrs, n, dec_ptrs, statuses, ctypes.byref(err))
         out: list[Decision | LimifyError] = Decision._many_from_c(decs)
+        if first == _lib.OK:
+            return out
+        first_message = err.message.decode("utf-8", "replace")  # the engine's words, for the first failure
         for i, status in enumerate(statuses):
             if status != _lib.OK:
                 name = self._lib.limify_status_name(status).decode()
-                out[i] = error_for(status, f"request {i}: {name}", name)
+                out[i] = error_for(status, first_message or f"limify_check_batch: item {i}: {name}", name)
+                first_message = ""
+        return out
+
+    def _check_for_waiters(self, reqs: Sequence[_lib.Request]) -> list[Decision | LimifyError]:
+        """A batch of unrelated acheck() calls: each failure is explained to its own waiter."""
+        out = self._check_prepared(reqs)
+        for i, result in enumerate(out):
+            if isinstance(result, LimifyError):
+                # The batch's message explains only its first failure; deciding the
+                # request alone yields the engine's own words. A request that failed
+                # was not decided, so this is a retry, not a second charge.
+                try:
+                    out[i] = self._decide(self._lib.limify_check, reqs[i])
+                except LimifyError as exc:
+                    out[i] = exc
         return out
 
     # -- async helpers -----------------------------------------------------
@@ -349,10 +387,41 @@ class Engine:
             return await asyncio.to_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
-    async def acheck(self, method: str = "GET", path: str = "/", **fields: Any) -> Decision:
-        """check() without blocking the event loop."""
-        result: Decision = await self._run(self.check, method, path, **fields)
-        return result
+    async def acheck(
+        self,
+        method: str = "GET",
+        path: str = "/",
+        *,
+        user_id: str | None = None,
+        org_id: str | None = None,
+        api_key: str | None = None,
+        client_ip: str | None = None,
+        plan: str | None = None,
+        cost: int = 1,
+    ) -> Decision:
+        """check() without blocking the event loop.
+
+        On a remote storage, concurrent acheck() calls are decided together by a
+        worker thread (one round trip for all of them: see _async_batcher).
+        """
+        req = _c_fields(method, path, user_id, org_id, api_key, client_ip, plan, cost)
+        if not self.blocking:
+            return self._decide(self._lib.limify_check, req)
+        result = await self._async_batcher().submit(req)
+        if isinstance(result, BaseException):
+            raise result
+        return result  # type: ignore[no-any-return]
+
+    def _async_batcher(self) -> AsyncBatcher:
+        batcher = self._batcher
+        if batcher is None or self._batcher_forks != _forks[0]:  # none yet, or forked since
+            with self._batcher_lock:
+                if self._batcher is None or self._batcher_forks != _forks[0]:
+                    self._h()  # a closed engine gets no worker
+                    self._batcher = AsyncBatcher(self._check_for_waiters)
+                    self._batcher_forks = _forks[0]
+                batcher = self._batcher
+        return batcher
 
     async def apeek(self, method: str = "GET", path: str = "/", **fields: Any) -> Decision:
         result: Decision = await self._run(self.peek, method, path, **fields)

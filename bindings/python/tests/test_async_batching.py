@@ -1,0 +1,108 @@
+"""acheck() on a real redis-server: concurrent calls are decided together by one worker
+thread, and every waiter still gets exactly its own answer."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from limify import Decision, Engine, InvalidArgumentError, LimifyError
+from limify._async_batcher import MAX_BATCH
+from conftest import redis_config
+
+
+def test_many_tasks_on_one_key_never_exceed_the_limit(flush_redis: str) -> None:
+    limit = 50
+    with Engine(redis_config(flush_redis, rules=[{"id": "hot", "path": "/hot", "rate": f"{limit}/hour"}])) as engine:
+
+        async def main() -> list[bool]:
+            async def one() -> bool:
+                return (await engine.acheck("GET", "/hot", user_id="shared")).allowed
+
+            return await asyncio.gather(*(one() for _ in range(4 * MAX_BATCH)))
+
+        assert sum(asyncio.run(main())) == limit
+
+
+def test_each_waiter_gets_the_answer_for_its_own_request(flush_redis: str) -> None:
+    """64 identities, 5 checks each, all in flight together: each sees its own 3/hour."""
+    rules = [{"id": "search", "path": "/search", "rate": "3/hour"}]
+    with Engine(redis_config(flush_redis, rules=rules)) as engine:
+
+        async def identity(i: int) -> list[bool]:
+            out = []
+            for _ in range(5):
+                d = await engine.acheck("GET", "/search", user_id=f"user-{i}")
+                out.append(d.allowed)
+            return out
+
+        async def main() -> list[list[bool]]:
+            return await asyncio.gather(*(identity(i) for i in range(64)))
+
+        assert asyncio.run(main()) == [[True, True, True, False, False]] * 64
+
+
+def test_a_failing_request_gets_the_engines_own_error_and_the_rest_are_decided(flush_redis: str) -> None:
+    rules = [{"id": "search", "path": "/search", "rate": "3/hour"}]
+    with Engine(redis_config(flush_redis, rules=rules)) as engine:
+
+        async def main() -> list[Decision | BaseException]:
+            oversized = "u" * (64 * 1024 + 1)  # over the engine's bound on a request field
+            ids = [oversized if i == 7 else f"user-{i}" for i in range(20)]
+            return await asyncio.gather(*(engine.acheck("GET", "/search", user_id=u) for u in ids),
+                                        return_exceptions=True)
+
+        out = asyncio.run(main())
+        bad = out.pop(7)
+        assert isinstance(bad, InvalidArgumentError) and "user_id" in str(bad) and "item" not in str(bad)
+        assert all(isinstance(d, Decision) and d.allowed and d.remaining == 2 for d in out)
+
+
+def test_two_event_loops_in_two_threads_share_the_worker(flush_redis: str) -> None:
+    rules = [{"id": "search", "path": "/search", "rate": "3/hour"}]
+    with Engine(redis_config(flush_redis, rules=rules)) as engine:
+        results: dict[str, list[bool]] = {}
+
+        def run(name: str) -> None:
+            async def main() -> list[bool]:
+                return [(await engine.acheck("GET", "/search", user_id=name)).allowed for _ in range(4)]
+
+            results[name] = asyncio.run(main())
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == {"a": [True, True, True, False], "b": [True, True, True, False]}
+
+
+def test_a_cancelled_check_does_not_disturb_the_next(silent_redis_url: str) -> None:
+    config = redis_config(silent_redis_url, rules=[{"id": "search", "path": "/search", "rate": "3/hour"}])
+    config["storage"]["command_timeout_ms"] = 200
+    with Engine(config) as engine:
+
+        async def main() -> Decision:
+            task = asyncio.create_task(engine.acheck("GET", "/search", user_id="x"))
+            await asyncio.sleep(0.02)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return await engine.acheck("GET", "/search", user_id="y")
+
+        d = asyncio.run(main())
+        assert d.degraded and d.allowed  # fail open, after the server's silence timed out
+
+
+def test_a_closed_engine_refuses_async_checks(flush_redis: str) -> None:
+    engine = Engine(redis_config(flush_redis, rules=[{"id": "search", "path": "/search", "rate": "3/hour"}]))
+
+    async def main() -> None:
+        await engine.acheck("GET", "/search", user_id="x")  # starts the worker
+        engine.close()
+        with pytest.raises(LimifyError, match="closed"):
+            await engine.acheck("GET", "/search", user_id="x")
+
+    asyncio.run(main())
