@@ -12,6 +12,7 @@ shows up (keys == 0) instead of looking fast.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from contenders import CONTENDERS, limify_batch  # noqa: E402
+from contenders import ASYNC_CONTENDERS, CONTENDERS, limify_batch  # noqa: E402
 
 IDENTITIES = [f"user-{i}" for i in range(1000)]
 
@@ -68,6 +69,29 @@ def measure(per_thread, threads: int, seconds: float, batch: int = 0) -> int:
     return int(sum(counts) / elapsed)
 
 
+def measure_async(make_check, url: str, tasks: int, seconds: float) -> int:
+    """One event loop on this thread; `tasks` tasks each check in a loop for `seconds`."""
+
+    async def run() -> int:
+        check = make_check(url)
+        counts = [0] * tasks
+        stop = time.perf_counter() + seconds
+
+        async def task(i: int) -> None:
+            k = i * 97
+            while time.perf_counter() < stop:
+                if not await check(IDENTITIES[k % 1000]):
+                    raise AssertionError("a check was denied: the limit is meant to be out of reach")
+                k += 1
+                counts[i] += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(task(i) for i in range(tasks)))
+        return int(sum(counts) / (time.perf_counter() - start))
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("contender", choices=[*CONTENDERS, "limify-batch"])
@@ -75,8 +99,21 @@ def main() -> None:
     ap.add_argument("redis_url")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--tasks", type=int, nargs="*", default=[],
+                    help="instead of threads: one event loop running this many tasks (Redis, async API)")
     args = ap.parse_args()
-    for threads in args.threads:
+    for tasks in args.tasks:
+        row = {"contender": args.contender, "storage": args.storage, "threads": 1, "tasks": tasks}
+        try:
+            redis_cli(args.redis_url, "flushall")
+            row["checks_per_s"] = measure_async(ASYNC_CONTENDERS[args.contender], args.redis_url, tasks, args.seconds)
+            row["redis_keys"] = int(redis_cli(args.redis_url, "dbsize"))
+            if row["redis_keys"] == 0:
+                row["error"] = "wrote no key to Redis (failed open?)"
+        except Exception as exc:  # a peer that breaks is reported, not fatal
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        print(json.dumps(row), flush=True)
+    for threads in ([] if args.tasks else args.threads):
         row = {"contender": args.contender, "storage": args.storage, "threads": threads}
         try:
             if args.storage == "redis":

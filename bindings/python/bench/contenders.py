@@ -10,7 +10,7 @@ check is a full, allowed decision.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 Check = Callable[[str], bool]
@@ -136,6 +136,44 @@ def distributed_rate_limiter(storage: str, url: str) -> PerThread:
 
     return per_thread
 
+
+AsyncCheck = Callable[[str], Awaitable[bool]]
+
+
+def limify_async(url: str) -> AsyncCheck:
+    """limify's Engine.acheck: concurrent calls share a worker thread and its round trips."""
+    from limify import Engine
+
+    engine = Engine({"storage": {"type": "redis", "url": url}, "rules": [LIMIFY_RULE]})
+
+    async def check(ident: str) -> bool:
+        return (await engine.acheck("GET", "/bench", user_id=ident)).allowed
+
+    return check
+
+
+def limits_async(url: str) -> AsyncCheck:
+    """`limits.aio` (what SlowAPI-style async apps use), fixed window, on redis-py's asyncio client."""
+    from limits import RateLimitItemPerSecond
+    from limits.aio import storage as limits_storage
+    from limits.aio import strategies
+
+    limiter = strategies.FixedWindowRateLimiter(
+        limits_storage.RedisStorage(url.replace("redis://", "async+redis://", 1), implementation="redispy")
+    )
+    item = RateLimitItemPerSecond(LIMIT)
+
+    async def check(ident: str) -> bool:
+        return await limiter.hit(item, "bench", ident)
+
+    return check
+
+
+# Redis only: one event loop on one thread, many tasks.
+ASYNC_CONTENDERS: dict[str, Callable[[str], AsyncCheck]] = {
+    "limify": limify_async,
+    "limits": limits_async,
+}
 
 CONTENDERS: dict[str, Callable[[str, str], PerThread]] = {
     "limify": limify,
