@@ -4,7 +4,17 @@
 // the same server: the ceiling a Redis client can reach. One run, one table.
 //
 //   redis_bench [--url redis://host:port] [--seconds 2] [--threads 1,2,8,32,64]
-//               [--pool 2] [--algorithms token_bucket,gcra] [--batches 16,64]
+//               [--pool 2] [--algorithms token_bucket,gcra] [--batches 16,64] [--rounds 3]
+//
+// --rounds: each row runs that many pairs (limify, then redis-benchmark) and
+// shows the medians and the median of the paired ratios, with their spread;
+// the largest caller count is also paired with redis-benchmark -c 50 -P 16
+// (the pipelined ceiling). On a shared machine the load changes between
+// runs: pairing keeps each ratio's two sides under the same load.
+//
+// Beside the rates: the client's CPU per check (user = the engine, plugin and
+// libraries; sys = syscalls, the loopback TCP stack and thread wake-ups), and
+// the server's CPU and read/write syscalls per EVALSHA for each client.
 //
 // --batches: one caller with that many requests in hand (limify_check_batch:
 // one pipelined round trip per batch), beside redis-benchmark -c 1 -P <n>.
@@ -66,13 +76,118 @@ double UserCpuSeconds() {
   return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
 }
 
+// The process's system CPU time: syscalls, the loopback TCP stack (on both
+// ends: a send on loopback delivers to the receiver's socket) and waking
+// threads.
+double SysCpuSeconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+// The process's context switches (a thread sleeping or preempted): what
+// handing replies to many threads costs beyond the I/O itself.
+double ContextSwitches() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_nvcsw + ru.ru_nivcsw);
+}
+
+// The server's side of a run: EVALSHA calls, its CPU (user + system) and its
+// read/write syscalls (/proc/<pid>/io: the server runs on this machine).
+// Per call, they show how much a client's batching saves the server, which
+// on a small machine is the bottleneck.
+struct ServerStats {
+  double calls = 0, cpu_s = 0, reads = 0, writes = 0;
+};
+
+// A "name:value" line's value in `info` (which starts with a newline).
+double InfoField(const std::string& info, const std::string& name) {
+  std::string line = "\n";  // (appended, not "\n" + name: GCC 12 -Wrestrict false positive)
+  line += name;
+  line += ':';
+  const size_t at = info.find(line);
+  return at == std::string::npos ? 0 : std::atof(info.c_str() + at + name.size() + 2);
+}
+
+ServerStats SnapServer(int port, const std::string& pid) {
+  const std::string cli = "redis-cli -p " + std::to_string(port);
+  std::string info = "\n";
+  info += Run(cli + " INFO cpu");
+  info += '\n';
+  info += Run(cli + " INFO commandstats");
+  ServerStats s;
+  s.cpu_s = InfoField(info, "used_cpu_sys") + InfoField(info, "used_cpu_user");
+  const size_t at = info.find("cmdstat_evalsha:calls=");
+  if (at != std::string::npos) s.calls = std::atof(info.c_str() + at + 22);
+  std::string io = "\n";
+  io += Run("cat /proc/" + pid + "/io 2>/dev/null");
+  s.reads = InfoField(io, "syscr");
+  s.writes = InfoField(io, "syscw");
+  return s;
+}
+
+// Totals over several runs: the server's work between two snapshots.
+struct ServerTotals {
+  double calls = 0, cpu_s = 0, reads = 0, writes = 0;
+  void Add(const ServerStats& a, const ServerStats& b) {
+    calls += b.calls - a.calls;
+    cpu_s += b.cpu_s - a.cpu_s;
+    reads += b.reads - a.reads;
+    writes += b.writes - a.writes;
+  }
+  std::string PerCall() const {
+    const double n = std::max(1.0, calls);
+    char text[96];
+    std::snprintf(text, sizeof text, "%.2f us CPU, %.3f reads, %.3f writes", cpu_s * 1e6 / n,
+                  reads / n, writes / n);
+    return text;
+  }
+};
+
 struct Result {
   double per_second = 0;
   double p50_us = 0;
   double p99_us = 0;
   double cpu_us_per_check = 0;
+  double sys_us_per_check = 0;
+  double switches_per_check = 0;
   long errors = 0;
 };
+
+// The run with the median rate (its latencies and CPU go with it).
+Result Median(std::vector<Result> runs) {
+  std::sort(runs.begin(), runs.end(),
+            [](const Result& a, const Result& b) { return a.per_second < b.per_second; });
+  return runs[runs.size() / 2];
+}
+
+// Paired ratios (ours / reference, each pair run back to back).
+struct Ratios {
+  std::vector<double> values;
+  void Add(double ours, double reference) { values.push_back(ours / std::max(1.0, reference)); }
+  double Median() const {
+    std::vector<double> v = values;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  }
+  // " (3 runs: 78%..91%)", or nothing for a single run.
+  std::string Spread() const {
+    if (values.size() < 2) return "";
+    const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+    char text[64];
+    std::snprintf(text, sizeof text, "  (%zu runs: %.0f%%..%.0f%%)", values.size(), 100 * *lo,
+                  100 * *hi);
+    return text;
+  }
+};
+
+std::string ClientCpu(const Result& r) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.2f user + %.2f sys us/req", r.cpu_us_per_check,
+                r.sys_us_per_check);
+  return text;
+}
 
 // `threads` callers, each checking its own identity as fast as it can.
 Result RunEngine(limify::Engine& engine, const std::string& rule, int threads, double seconds) {
@@ -96,14 +211,15 @@ Result RunEngine(limify::Engine& engine, const std::string& rule, int threads, d
       }
     });
   }
-  const double cpu0 = UserCpuSeconds();
+  const double cpu0 = UserCpuSeconds(), sys0 = SysCpuSeconds(), cs0 = ContextSwitches();
   const auto t0 = Clock::now();
   go.store(true);
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop.store(true);
   for (auto& t : pool) t.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double cpu = UserCpuSeconds() - cpu0;
+  const double cpu = UserCpuSeconds() - cpu0, sys = SysCpuSeconds() - sys0;
+  const double switches = ContextSwitches() - cs0;
   std::vector<uint32_t> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   Result r;
@@ -113,6 +229,8 @@ Result RunEngine(limify::Engine& engine, const std::string& rule, int threads, d
   r.p50_us = all[all.size() / 2] / 1000.0;
   r.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)] / 1000.0;
   r.cpu_us_per_check = cpu * 1e6 / all.size();
+  r.sys_us_per_check = sys * 1e6 / all.size();
+  r.switches_per_check = switches / all.size();
   r.errors = errors.load();
   return r;
 }
@@ -167,8 +285,14 @@ Result RunRedisBenchmark(int port, const std::string& evalsha, int clients, int 
                               " -c " + std::to_string(clients) + " -P " +
                               std::to_string(pipeline) + " -n " + std::to_string(requests) +
                               " -q " + evalsha + " 2>/dev/null";
+  rusage before{}, after{};
+  ::getrusage(RUSAGE_CHILDREN, &before);
   const std::string out = Run(command);
+  ::getrusage(RUSAGE_CHILDREN, &after);
   Result r;
+  const auto seconds_of = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  r.cpu_us_per_check = (seconds_of(after.ru_utime) - seconds_of(before.ru_utime)) * 1e6 / requests;
+  r.sys_us_per_check = (seconds_of(after.ru_stime) - seconds_of(before.ru_stime)) * 1e6 / requests;
   // "...: 14234.56 requests per second, p50=0.063 msec"
   const size_t rps = out.rfind(" requests per second");
   if (rps != std::string::npos) {
@@ -189,6 +313,7 @@ int main(int argc, char** argv) {
   int pool = 1;
   std::vector<std::string> algorithms = {"token_bucket", "gcra"};
   std::vector<int> batches = {16, 64};
+  int rounds = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--url") url = value;
@@ -197,6 +322,7 @@ int main(int argc, char** argv) {
     else if (flag == "--pool") pool = std::atoi(value.c_str());
     else if (flag == "--algorithms") algorithms = SplitNames(value);
     else if (flag == "--batches") batches = ParseList(value);
+    else if (flag == "--rounds") rounds = std::max(1, std::atoi(value.c_str()));
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -213,6 +339,10 @@ int main(int argc, char** argv) {
     }
   }
   const int port = std::atoi(url.substr(url.rfind(':') + 1).c_str());
+  std::string server_info = "\n";
+  server_info += Run("redis-cli -p " + std::to_string(port) + " INFO server");
+  const std::string server_pid =
+      std::to_string(static_cast<long>(InfoField(server_info, "process_id")));
   std::printf("redis_bench: %s, pool_size %d, %.1f s per run, %u hardware threads\n", url.c_str(),
               pool, seconds, std::thread::hardware_concurrency());
 
@@ -240,19 +370,48 @@ int main(int argc, char** argv) {
     std::printf("\n%s (native path)\n", algorithm.c_str());
     std::printf("%8s %12s %9s %9s %11s | %22s %12s %9s %7s\n", "callers", "checks/s", "p50 us",
                 "p99 us", "user us/chk", "redis-benchmark", "EVALSHA/s", "p50 us", "ratio");
+    std::vector<std::string> server_lines;
+    Ratios piped_vs_ours;
+    std::vector<double> piped_rates;
     for (int t : threads) {
-      const Result ours = RunEngine(**engine, algorithm, t, seconds);
-      const long n = std::max<long>(20000, static_cast<long>(ours.per_second * seconds));
-      const Result ceiling = RunRedisBenchmark(port, evalsha, t, 1, n);
-      std::printf("%8d %12.0f %9.1f %9.1f %11.2f | %22s %12.0f %9.1f %6.0f%%%s\n", t,
-                  ours.per_second, ours.p50_us, ours.p99_us, ours.cpu_us_per_check,
-                  ("-c " + std::to_string(t) + " -P 1").c_str(), ceiling.per_second,
-                  ceiling.p50_us, 100 * ours.per_second / std::max(1.0, ceiling.per_second),
-                  ours.errors ? "  (errors!)" : "");
+      // `rounds` pairs, ours then redis-benchmark's, so that both sides of
+      // each ratio see the same machine load; the row shows medians.
+      std::vector<Result> ours_runs, ref_runs;
+      Ratios ratios;
+      ServerTotals ours_server, ref_server;
+      for (int round = 0; round < rounds; ++round) {
+        const ServerStats s0 = SnapServer(port, server_pid);
+        ours_runs.push_back(RunEngine(**engine, algorithm, t, seconds));
+        const ServerStats s1 = SnapServer(port, server_pid);
+        const long n = std::max<long>(20000, static_cast<long>(ours_runs.back().per_second * seconds));
+        ref_runs.push_back(RunRedisBenchmark(port, evalsha, t, 1, n));
+        const ServerStats s2 = SnapServer(port, server_pid);
+        ours_server.Add(s0, s1);
+        ref_server.Add(s1, s2);
+        ratios.Add(ours_runs.back().per_second, ref_runs.back().per_second);
+        if (t == threads.back()) {  // the largest count also beside the pipelined ceiling
+          const Result piped = RunRedisBenchmark(port, evalsha, 50, 16, 3 * n / 2);
+          piped_rates.push_back(piped.per_second);
+          piped_vs_ours.Add(ours_runs.back().per_second, piped.per_second);
+        }
+      }
+      const Result ours = Median(ours_runs), ref = Median(ref_runs);
+      std::printf("%8d %12.0f %9.1f %9.1f %11.2f | %22s %12.0f %9.1f %6.0f%%%s  sys us/chk %.2f, switches/chk %.2f%s\n",
+                  t, ours.per_second, ours.p50_us, ours.p99_us, ours.cpu_us_per_check,
+                  ("-c " + std::to_string(t) + " -P 1").c_str(), ref.per_second, ref.p50_us,
+                  100 * ratios.Median(), ours.errors ? "  (errors!)" : "", ours.sys_us_per_check,
+                  ours.switches_per_check, ratios.Spread().c_str());
+      server_lines.push_back(std::to_string(t) + " callers: limify " + ours_server.PerCall() +
+                             " | redis-benchmark -P 1 " + ref_server.PerCall() +
+                             "; redis-benchmark's own CPU " + ClientCpu(ref));
     }
-    const Result piped = RunRedisBenchmark(port, evalsha, 50, 16, 400000);
+    std::sort(piped_rates.begin(), piped_rates.end());
     std::printf("%8s %12s %9s %9s %11s | %22s %12.0f %9s\n", "", "", "", "", "",
-                "-c 50 -P 16 (ceiling)", piped.per_second, "");
+                "-c 50 -P 16 (ceiling)", piped_rates[piped_rates.size() / 2], "");
+    std::printf("  %d callers / ceiling: %.0f%%%s\n", threads.back(), 100 * piped_vs_ours.Median(),
+                piped_vs_ours.Spread().c_str());
+    std::printf("  server per EVALSHA (CPU, read and write syscalls):\n");
+    for (const std::string& line : server_lines) std::printf("    %s\n", line.c_str());
     if (!batches.empty()) std::printf("  (batch rows: one caller; p50/p99 of a whole batch)\n");
     for (int b : batches) {
       const Result ours = RunBatches(**engine, algorithm, b, seconds);

@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <linux/futex.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -208,22 +210,55 @@ int32_t Handshake(int fd, const ConnectionConfig& config, Deadline deadline,
 
 }  // namespace
 
+// How a caller waits: a futex word of its own, which the reader (or the
+// failing of the connection) sets, under the connection's lock, after
+// filling the caller's replies, code and error. The caller reads them after
+// seeing kDone, without the lock. It lives on the caller's stack; a wake that
+// arrives after the caller has returned is a spurious wake for whatever uses
+// that address next, which every futex user tolerates (glibc's mutexes do
+// the same).
+struct Connection::Waiter {
+  enum : uint32_t { kWaiting = 0, kDone = 1, kLead = 2 /* take the reader role */ };
+  ReplyPtr* replies;
+  std::string* error;
+  int32_t code = LIMIFY_PLUGIN_OK;
+  std::atomic<uint32_t> state{kWaiting};
+};
+
 // A request awaiting its replies. Owned by the connection (reused through a
-// free list): its caller may abandon it, and the reader then drops its reply.
+// free list): its caller may abandon it (waiter null), and the reader then
+// drops its replies.
 struct Connection::Slot {
   int expected = 1;
   int got = 0;
-  std::vector<ReplyPtr> replies;  // `expected` of them; capacity kept for reuse
-  Deadline deadline{};
+  Waiter* waiter = nullptr;
   Deadline sent_at{};
-  int32_t code = LIMIFY_PLUGIN_OK;
-  std::string error;
-  bool done = false;
-  bool lead = false;       // handed the reader role
-  bool abandoned = false;  // its caller gave up (deadline): drop the reply
-  std::condition_variable cv;
   Slot* next = nullptr;
 };
+
+namespace {
+
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
+                  std::atomic<uint32_t>::is_always_lock_free,
+              "a futex word is a plain 32-bit integer");
+
+// Sleeps while `*word` is `value`, until woken or `deadline` (spurious
+// returns are possible: callers check again).
+void FutexWait(std::atomic<uint32_t>* word, uint32_t value, Deadline deadline) {
+  const auto left = deadline - Clock::now();
+  if (left <= Clock::duration::zero()) return;
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+  struct timespec ts = {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, value, &ts,
+            nullptr, 0);
+}
+
+void FutexWake(std::atomic<uint32_t>* word) {
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr,
+            nullptr, 0);
+}
+
+}  // namespace
 
 Connection::Connection(const ConnectionConfig* config) : config_(config) {}
 
@@ -248,11 +283,8 @@ Connection::Slot* Connection::AcquireSlot() {
 }
 
 void Connection::ReleaseSlot(Slot* slot) {
-  slot->replies.clear();
   slot->got = 0;
-  slot->code = LIMIFY_PLUGIN_OK;
-  slot->error.clear();
-  slot->done = slot->lead = slot->abandoned = false;
+  slot->waiter = nullptr;
   slot->next = nullptr;
   free_slots_.push_back(slot);
 }
@@ -267,13 +299,14 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
     *error = "no time left for the command";
     return LIMIFY_PLUGIN_TIMEOUT;
   }
+  Waiter w{replies, error};
+  thread_local WakeList wake;  // the callers this thread, as reader, has to wake
   std::unique_lock<std::mutex> lk(mu_);
   const int32_t rc = EnsureConnected(lk, deadline, error);
   if (rc != LIMIFY_PLUGIN_OK) return rc;
   Slot* s = AcquireSlot();
   s->expected = n;
-  s->replies.resize(static_cast<size_t>(n));
-  s->deadline = deadline;
+  s->waiter = &w;
   s->sent_at = Clock::now();
   outbuf_.append(commands);
   if (tail_ != nullptr) {
@@ -283,38 +316,43 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
   }
   tail_ = s;
   if (!writing_) Flush(lk, deadline);
-  bool timed_out = false;
-  while (!s->done && !timed_out) {
-    if (!reading_ || s->lead) {
+  for (;;) {
+    // Under the lock here: the state changes only under it.
+    const uint32_t state = w.state.load(std::memory_order_acquire);
+    if (state == Waiter::kDone) break;
+    if (!reading_) {
+      // The role is free, or on its way to a sleeping caller: whoever gets
+      // here first takes it (often the last reader, back with its next
+      // command), sparing the pipeline the wait for that caller to run.
+      if (lead_ != nullptr) lead_->state.store(Waiter::kWaiting, std::memory_order_relaxed);
+      lead_ = nullptr;
       reading_ = true;
-      s->lead = false;
-      timed_out = ReadUntilDone(lk, s);
-      if (timed_out) s->abandoned = true;  // before passing the role on
+      const bool timed_out = ReadUntilDone(lk, &w, deadline, &wake);
+      if (timed_out) s->waiter = nullptr;  // abandoned, before passing the role on
       ReleaseReader();
-    } else if (s->cv.wait_until(lk, deadline) == std::cv_status::timeout && !s->done &&
-               !s->lead) {
-      timed_out = Clock::now() >= deadline;
+      lk.unlock();
+      for (Waiter* other : wake) FutexWake(&other->state);
+      wake.clear();
+      break;  // done (or failed), or gave up
     }
+    if (Clock::now() >= deadline) {
+      s->waiter = nullptr;  // gave up: the reader drops the reply
+      break;
+    }
+    lk.unlock();
+    // The reader sets kDone (or kLead) and wakes us; kDone needs no lock.
+    while (w.state.load(std::memory_order_acquire) == Waiter::kWaiting &&
+           Clock::now() < deadline) {
+      FutexWait(&w.state, Waiter::kWaiting, deadline);
+    }
+    if (w.state.load(std::memory_order_acquire) == Waiter::kDone) break;
+    lk.lock();
   }
-  // Gave up: the request stays queued and the reader drops its reply. Past
-  // this point `s` belongs to the connection.
-  if (!s->done) s->abandoned = true;
-  if (s->lead) {  // handed the role just as it completed or gave up: pass it on
-    s->lead = false;
-    ReleaseReader();
-  }
-  if (!s->done) {
+  if (w.state.load(std::memory_order_acquire) != Waiter::kDone) {
     *error = config_->endpoint.ToString() + ": timed out waiting for a reply";
     return LIMIFY_PLUGIN_TIMEOUT;
   }
-  const int32_t code = s->code;
-  if (code == LIMIFY_PLUGIN_OK) {
-    for (int i = 0; i < n; ++i) replies[i] = std::move(s->replies[i]);
-  } else {
-    *error = s->error;
-  }
-  ReleaseSlot(s);
-  return code;
+  return w.code;
 }
 
 int32_t Connection::EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline deadline,
@@ -397,31 +435,36 @@ void Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline) {
   if (broken_) state_cv_.notify_all();
 }
 
-// Reads replies for everyone until `self` is done (false) or its deadline
-// passes (true: the caller gives up; the connection stays).
-bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Slot* self) {
-  while (!self->done) {
+// Reads replies for everyone until `self` is done (false) or `deadline`
+// passes (true: the caller gives up; the connection stays). The callers
+// whose replies came in are added to `wake`, to be woken once the lock is
+// released.
+bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self,
+                               Deadline deadline, WakeList* wake) {
+  while (self->state.load(std::memory_order_relaxed) != Waiter::kDone) {
     void* raw = nullptr;
     if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
       Fail(LIMIFY_PLUGIN_UNAVAILABLE, std::string("protocol error: ") + reader_->errstr);
       return false;
     }
     if (raw != nullptr) {
-      Deliver(static_cast<redisReply*>(raw), self);
+      Deliver(static_cast<redisReply*>(raw), self, wake);
       continue;
     }
     // The oldest request waits too long: the server is stuck, not slow.
     const Deadline stalled = head_->sent_at + config_->stall_timeout;
-    const Deadline wait_until = std::min(self->deadline, stalled);
+    const Deadline wait_until = std::min(deadline, stalled);
     const int fd = fd_;
     lk.unlock();
+    for (Waiter* other : *wake) FutexWake(&other->state);
+    wake->clear();
     size_t got = 0;
     std::string why;
     const int32_t rc = ReadSome(fd, readbuf_, sizeof readbuf_, wait_until, &got, &why);
     lk.lock();
-    if (self->done) return false;  // failed meanwhile by the writer
+    if (self->state.load(std::memory_order_relaxed) == Waiter::kDone) return false;  // failed meanwhile
     if (rc == LIMIFY_PLUGIN_TIMEOUT) {
-      if (Clock::now() >= self->deadline && wait_until == self->deadline) return true;
+      if (Clock::now() >= deadline && wait_until == deadline) return true;
       Fail(LIMIFY_PLUGIN_TIMEOUT, "no reply for " +
                                       std::to_string(config_->stall_timeout.count()) + " ms");
       return false;
@@ -432,39 +475,54 @@ bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Slot* self) {
     }
     redisReaderFeed(reader_, readbuf_, got);
   }
+  // Replies already read for others are delivered now, not by the next reader.
+  for (;;) {
+    void* raw = nullptr;
+    if (head_ == nullptr || redisReaderGetReply(reader_, &raw) != REDIS_OK || raw == nullptr) {
+      break;
+    }
+    Deliver(static_cast<redisReply*>(raw), self, wake);
+  }
   return false;
 }
 
-void Connection::Deliver(redisReply* reply, Slot* self) {
+void Connection::Deliver(redisReply* reply, Waiter* self, WakeList* wake) {
   Slot* h = head_;
   if (h == nullptr) {
     freeReplyObject(reply);
     Fail(LIMIFY_PLUGIN_UNAVAILABLE, "a reply nobody asked for (protocol out of step)");
     return;
   }
-  h->replies[h->got++].reset(reply);
-  if (h->got < h->expected) return;
+  Waiter* w = h->waiter;
+  if (w != nullptr) {
+    w->replies[h->got].reset(reply);
+  } else {
+    freeReplyObject(reply);  // its caller gave up
+  }
+  if (++h->got < h->expected) return;
   head_ = h->next;
   if (head_ == nullptr) tail_ = nullptr;
-  h->next = nullptr;
-  if (h->abandoned) {
-    ReleaseSlot(h);
-    return;
-  }
-  h->done = true;
-  if (h != self) h->cv.notify_one();
+  ReleaseSlot(h);
+  if (w == nullptr) return;
+  w->code = LIMIFY_PLUGIN_OK;
+  w->state.store(Waiter::kDone, std::memory_order_release);
+  if (w != self) wake->push_back(w);
 }
 
 void Connection::ReleaseReader() {
-  // The oldest request whose caller still waits reads next.
+  // The newest request whose caller still waits reads next: the most
+  // replies are ahead of its own, so it keeps the role longest.
+  Waiter* next = nullptr;
   for (Slot* q = head_; q != nullptr; q = q->next) {
-    if (!q->abandoned && !q->done) {
-      q->lead = true;
-      q->cv.notify_one();
-      return;
-    }
+    if (q->waiter != nullptr) next = q->waiter;
   }
   reading_ = false;
+  lead_ = next;
+  if (next != nullptr) {
+    next->state.store(Waiter::kLead, std::memory_order_release);
+    FutexWake(&next->state);
+    return;
+  }
   state_cv_.notify_all();
 }
 
@@ -475,18 +533,18 @@ void Connection::Fail(int32_t code, const std::string& message) {
   last_error_ = config_->endpoint.ToString() + ": " + message;
   for (Slot* q = head_; q != nullptr;) {
     Slot* next = q->next;
-    q->next = nullptr;
-    if (q->abandoned) {
-      ReleaseSlot(q);
-    } else {
-      q->code = code;
-      q->error = last_error_;
-      q->done = true;
-      q->cv.notify_one();
+    Waiter* w = q->waiter;
+    ReleaseSlot(q);
+    if (w != nullptr) {
+      w->code = code;
+      *w->error = last_error_;
+      w->state.store(Waiter::kDone, std::memory_order_release);
+      FutexWake(&w->state);
     }
     q = next;
   }
   head_ = tail_ = nullptr;
+  lead_ = nullptr;  // completed above, if the role was on its way to it
 }
 
 Node::Node(ConnectionConfig config, int pool_size) : config_(std::move(config)) {

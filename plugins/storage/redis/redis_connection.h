@@ -6,14 +6,19 @@
 // at most one caller at a time, do the socket I/O for everyone:
 //  - the writer (whoever appends while nobody writes) sends the whole output
 //    buffer in one write, again and again until it is empty, so commands
-//    queued by other threads meanwhile go out together;
+//    queued by other threads meanwhile go out together. (Holding commands
+//    back for the reader to write in bigger batches saves writes but stalls
+//    the server whenever the reader waits for a CPU: measured slower.)
 //  - the reader (whoever waits while nobody reads) reads replies, hands each
 //    to the request at the head of the FIFO (Redis answers in order) and
 //    wakes its caller; once its own reply is in, it passes the role to the
-//    oldest request still waiting.
-// One caller alone therefore writes and reads its own command with no thread
-// switch; many callers share writes and reads, so throughput grows with
-// concurrency instead of costing one round trip per thread.
+//    newest request still waiting, which has the most replies ahead of it to
+//    read for others: the role changes hands rarely.
+// A waiting caller sleeps on a futex word of its own, set by the reader, so a
+// woken caller returns without touching the connection's lock. One caller
+// alone writes and reads its own command with no thread switch; many callers
+// share writes and reads, so throughput grows with concurrency instead of
+// costing one round trip per thread.
 //
 // Deadlines. Every wait is bounded by the caller's deadline: connecting,
 // writing, waiting and reading. A caller whose deadline passes before its
@@ -81,13 +86,16 @@ class Connection {
 
  private:
   struct Slot;
+  struct Waiter;
+  using WakeList = std::vector<Waiter*>;
 
   int32_t EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline deadline,
                           std::string* error);
   void Flush(std::unique_lock<std::mutex>& lk, Deadline deadline);
-  bool ReadUntilDone(std::unique_lock<std::mutex>& lk, Slot* self);
+  bool ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self, Deadline deadline,
+                     WakeList* wake);
   void ReleaseReader();
-  void Deliver(redisReply* reply, Slot* self);
+  void Deliver(redisReply* reply, Waiter* self, WakeList* wake);
   void Fail(int32_t code, const std::string& message);
   void CloseSocket();
   Slot* AcquireSlot();
@@ -108,6 +116,7 @@ class Connection {
   std::string writebuf_;  // the writer's batch, swapped with outbuf_
   Slot* head_ = nullptr;  // requests awaiting replies, in write order
   Slot* tail_ = nullptr;
+  Waiter* lead_ = nullptr;    // woken to take the reader role, not there yet
   std::vector<std::unique_ptr<Slot>> slots_;  // every slot ever made
   std::vector<Slot*> free_slots_;             // reused: a call allocates nothing
   uint64_t connect_attempts_ = 0;
