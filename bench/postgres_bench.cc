@@ -2,10 +2,12 @@
 // p99) at 1 and 8 concurrent callers through a real engine (native path,
 // token bucket), beside pgbench running the very same SQL function on the
 // same server, with synchronous_commit on and off, in one run, one table.
+// The two take turns (--rounds slices of seconds/rounds each, whole seconds)
+// so that the ratio compares them under the same load.
 // pgbench is the ceiling a client of that function can reach; the ratio is
 // what the engine, libpqxx and the storage's own work cost on top of it.
 //
-//   postgres_bench [--url postgresql://...] [--seconds 5] [--callers 1,8]
+//   postgres_bench [--url postgresql://...] [--seconds 6] [--rounds 3] [--callers 1,8]
 //
 // Without --url it starts a throwaway server with fsync on (scripts/pg-local
 // server --durable) and stops it at the end. Speed is reported, never
@@ -50,6 +52,14 @@ std::vector<int> ParseList(const std::string& text) {
   return out;
 }
 
+// Every check (or pgbench transaction) of one client over all its slices.
+struct Samples {
+  double count = 0;
+  double seconds = 0;
+  std::vector<double> latencies_us;
+  long errors = 0;
+};
+
 struct Result {
   double per_second = 0;
   double p50_us = 0;
@@ -57,17 +67,23 @@ struct Result {
   long errors = 0;
 };
 
-void Quantiles(std::vector<double>* latencies, Result* r) {
-  if (latencies->empty()) return;
-  std::sort(latencies->begin(), latencies->end());
-  r->p50_us = (*latencies)[latencies->size() / 2];
-  r->p99_us = (*latencies)[std::min(latencies->size() - 1, latencies->size() * 99 / 100)];
+Result Summarize(Samples& s) {
+  Result r;
+  r.per_second = s.seconds > 0 ? s.count / s.seconds : 0;
+  r.errors = s.errors;
+  std::vector<double>& l = s.latencies_us;
+  if (!l.empty()) {
+    std::sort(l.begin(), l.end());
+    r.p50_us = l[l.size() / 2];
+    r.p99_us = l[std::min(l.size() - 1, l.size() * 99 / 100)];
+  }
+  return r;
 }
 
 // `callers` threads, each checking its own identity as fast as it can.
-Result RunEngine(limify::Engine& engine, int callers, double seconds) {
+void RunEngine(limify::Engine& engine, int callers, double seconds, Samples* out) {
   std::atomic<bool> go{false}, stop{false};
-  std::atomic<long> errors{0}, total{0};
+  std::atomic<long> errors{0};
   std::vector<std::vector<double>> latencies(callers);
   std::vector<std::thread> threads;
   for (int t = 0; t < callers; ++t) {
@@ -90,20 +106,17 @@ Result RunEngine(limify::Engine& engine, int callers, double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop.store(true);
   for (auto& t : threads) t.join();
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  Result r;
-  r.per_second = all.size() / elapsed;
-  r.errors = errors.load();
-  Quantiles(&all, &r);
-  return r;
+  out->seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& l : latencies) {
+    out->count += l.size();
+    out->latencies_us.insert(out->latencies_us.end(), l.begin(), l.end());
+  }
+  out->errors += errors.load();
 }
 
 // pgbench -M prepared running `sql` with `callers` clients, each its own key.
-Result RunPgbench(const std::string& pg_bin, const std::string& url, const std::string& sync,
-                  int callers, double seconds) {
-  Result r;
+void RunPgbench(const std::string& pg_bin, const std::string& url, const std::string& sync,
+                int callers, int seconds, Samples* out) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("limify-pgbench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -115,31 +128,31 @@ Result RunPgbench(const std::string& pg_bin, const std::string& url, const std::
   const std::string command = "cd " + dir.string() + " && PGOPTIONS='-c synchronous_commit=" +
                               sync + "' " + pg_bin + "/pgbench -n -M prepared -l --sampling-rate 0.1 -c " +
                               std::to_string(callers) + " -j " + std::to_string(callers) +
-                              " -T " + std::to_string(static_cast<int>(seconds)) +
+                              " -T " + std::to_string(seconds) +
                               " -f check.sql '" + url + "' 2>&1";
   int status = 0;
-  const std::string out = Run(command, &status);
-  const size_t at = out.find("tps = ");
+  const std::string text = Run(command, &status);
+  const size_t at = text.find("tps = ");
   if (status != 0 || at == std::string::npos) {
-    std::fprintf(stderr, "pgbench failed:\n%s\n", out.c_str());
-    r.errors = 1;
+    std::fprintf(stderr, "pgbench failed:\n%s\n", text.c_str());
+    out->errors += 1;
   } else {
-    r.per_second = std::stod(out.substr(at + 6));
+    out->count += std::stod(text.substr(at + 6)) * seconds;
+    out->seconds += seconds;
   }
   // The per-transaction log, one transaction in ten (logging every one
   // would slow pgbench down): client, transaction, latency (us), ...
-  std::vector<double> latencies;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().filename().string().rfind("pgbench_log", 0) != 0) continue;
     std::ifstream log(entry.path());
     long client, tx;
     double latency;
     std::string rest;
-    while (log >> client >> tx >> latency && std::getline(log, rest)) latencies.push_back(latency);
+    while (log >> client >> tx >> latency && std::getline(log, rest)) {
+      out->latencies_us.push_back(latency);
+    }
   }
-  Quantiles(&latencies, &r);
   std::filesystem::remove_all(dir);
-  return r;
 }
 
 std::string WithSynchronousCommit(const std::string& url, const std::string& sync) {
@@ -151,7 +164,8 @@ std::string WithSynchronousCommit(const std::string& url, const std::string& syn
 
 int main(int argc, char** argv) {
   std::string url;
-  double seconds = 5;
+  double seconds = 6;
+  int rounds = 3;
   std::vector<int> callers = {1, 8};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -159,13 +173,17 @@ int main(int argc, char** argv) {
       url = value;
     } else if (flag == "--seconds") {
       seconds = std::stod(value);
+    } else if (flag == "--rounds") {
+      rounds = std::max(1, std::stoi(value));
     } else if (flag == "--callers") {
       callers = ParseList(value);
     } else {
-      std::fprintf(stderr, "usage: %s [--url URL] [--seconds S] [--callers 1,8]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--url URL] [--seconds S] [--rounds 3] [--callers 1,8]\n", argv[0]);
       return 2;
     }
   }
+  // pgbench runs whole seconds.
+  const int slice = std::max(1, static_cast<int>(seconds / rounds + 0.5));
   const char* bin_env = std::getenv("LIMIFY_PG_BIN");
   const std::string pg_bin =
       bin_env != nullptr ? bin_env : Run("ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1");
@@ -181,8 +199,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::printf("postgres_bench: %s, %.0f s per run, token_bucket native path vs pgbench -M prepared\n",
-              url.c_str(), seconds);
+  std::printf("postgres_bench: %s, %d x %d s per client, interleaved, token_bucket native path vs "
+              "pgbench -M prepared\n",
+              url.c_str(), rounds, slice);
   std::printf("%-6s %-8s %-8s %12s %9s %9s %8s\n", "sync", "callers", "client", "checks/s",
               "p50 us", "p99 us", "ratio");
   int rc = 0;
@@ -207,10 +226,18 @@ int main(int argc, char** argv) {
         std::lock_guard<std::mutex> lock(first_error_mu);
         if (first_error.empty()) first_error = std::string(status.message());
       });
-      RunEngine(**engine, n, 1.0);  // warm-up: connections, prepared statements, schema
-      const Result ours = RunEngine(**engine, n, seconds);
-      RunPgbench(pg_bin, url, sync, n, 1.0);
-      const Result theirs = RunPgbench(pg_bin, url, sync, n, seconds);
+      Samples warm_up, ours_samples, theirs_samples;
+      RunEngine(**engine, n, 1.0, &warm_up);  // connections, prepared statements, schema
+      RunPgbench(pg_bin, url, sync, n, 1, &warm_up);
+      // Interleaved slices, each client first in every other round: a load
+      // change on a shared machine then weighs on both figures alike.
+      for (int round = 0; round < rounds; ++round) {
+        if (round % 2 == 0) RunEngine(**engine, n, slice, &ours_samples);
+        RunPgbench(pg_bin, url, sync, n, slice, &theirs_samples);
+        if (round % 2 == 1) RunEngine(**engine, n, slice, &ours_samples);
+      }
+      const Result ours = Summarize(ours_samples);
+      const Result theirs = Summarize(theirs_samples);
       std::printf("%-6s %-8d %-8s %12.0f %9.0f %9.0f %8s\n", sync.c_str(), n, "pgbench",
                   theirs.per_second, theirs.p50_us, theirs.p99_us, "");
       std::printf("%-6s %-8d %-8s %12.0f %9.0f %9.0f %7.0f%%\n", sync.c_str(), n, "limify",
