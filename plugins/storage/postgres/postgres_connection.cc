@@ -20,6 +20,8 @@ namespace {
 // The deadline of the connection being opened on this thread: libpqxx hands
 // a policy nothing but the connection string.
 thread_local Deadline tls_connect_deadline;
+// The handle the policy opened last on this thread, for OpenConnection.
+thread_local PGconn* tls_connected = nullptr;
 
 // Thrown by the policy when the server does not complete the startup in time.
 struct ConnectTimeout : std::runtime_error {
@@ -57,7 +59,10 @@ class TimedConnect final : public pqxx::connectionpolicy {
     // As if PQconnectPoll had answered WRITING (libpq's documented start).
     PostgresPollingStatusType state = PGRES_POLLING_WRITING;
     for (;;) {
-      if (state == PGRES_POLLING_OK) return c;
+      if (state == PGRES_POLLING_OK) {
+        tls_connected = c;
+        return c;
+      }
       if (state == PGRES_POLLING_FAILED) {
         const std::string why = ConnError(c);
         PQfinish(c);
@@ -87,10 +92,10 @@ void ConnectionDeleter::operator()(pqxx::connection_base* conn) const {
   delete static_cast<TimedConnection*>(conn);  // OpenConnection makes nothing else
 }
 
-absl::StatusOr<ConnectionPtr> OpenConnection(const std::string& url,
-                                                                      Deadline deadline,
-                                                                      int statement_timeout_ms) {
+absl::StatusOr<ConnectionPtr> OpenConnection(const std::string& url, Deadline deadline,
+                                             int statement_timeout_ms, PGconn** raw) {
   tls_connect_deadline = deadline;
+  tls_connected = nullptr;
   try {
     auto conn = std::make_unique<TimedConnection>(url);
     // A broken connection must fail the check, not be reopened by libpqxx
@@ -102,6 +107,7 @@ absl::StatusOr<ConnectionPtr> OpenConnection(const std::string& url,
     pqxx::nontransaction tx(*conn);
     tx.exec("SET statement_timeout = " + std::to_string(statement_timeout_ms));
     tx.commit();
+    if (raw != nullptr) *raw = tls_connected;
     return ConnectionPtr(conn.release());
   } catch (const ConnectTimeout& e) {
     return absl::DeadlineExceededError(std::string("postgres: cannot connect: ") + e.what());
@@ -197,8 +203,9 @@ absl::StatusOr<Pool::Lease> Pool::Acquire(Deadline deadline) {
   }
   Lease lease(this, slot);
   if (slot->conn == nullptr) {
+    PGconn* pg = nullptr;
     absl::StatusOr<ConnectionPtr> conn =
-        OpenConnection(url_, Clock::now() + connect_timeout_, statement_timeout_ms_);
+        OpenConnection(url_, Clock::now() + connect_timeout_, statement_timeout_ms_, &pg);
     if (!conn.ok()) return conn.status();
     absl::Status ready;
     try {
@@ -210,6 +217,7 @@ absl::StatusOr<Pool::Lease> Pool::Acquire(Deadline deadline) {
     if (!ready.ok()) return ready;
     std::lock_guard<std::mutex> guard(slot->guard_mu);
     slot->fd = (*conn)->sock();
+    slot->pg = pg;
     slot->conn = std::move(*conn);
     connects_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -246,6 +254,7 @@ absl::Status Pool::Run(Lease& lease, Deadline deadline, const std::string& what,
     std::lock_guard<std::mutex> guard(slot.guard_mu);
     slot.conn.reset();
     slot.fd = -1;
+    slot.pg = nullptr;
   }
   return status;
 }

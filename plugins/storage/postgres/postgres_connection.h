@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include <libpq-fe.h>
+
 #include <pqxx/connection_base>
 
 #include "absl/status/status.h"
@@ -49,9 +51,10 @@ using ConnectionPtr = std::unique_ptr<pqxx::connection_base, ConnectionDeleter>;
 // Opens a connection to `url` within `deadline`, with automatic reactivation
 // off and statement_timeout set. Unavailable (with libpq's reason) when the
 // server cannot be reached, DeadlineExceeded when it does not answer in time.
-absl::StatusOr<ConnectionPtr> OpenConnection(const std::string& url,
-                                                                      Deadline deadline,
-                                                                      int statement_timeout_ms);
+// `raw`, when given, receives libpq's handle of the connection (for what
+// libpqxx 6 cannot do: pipeline mode); it lives as long as the connection.
+absl::StatusOr<ConnectionPtr> OpenConnection(const std::string& url, Deadline deadline,
+                                             int statement_timeout_ms, PGconn** raw = nullptr);
 
 // What a libpqxx exception means for the storage: the status to report
 // (naming `what`, e.g. "token_bucket"), and whether the connection must be
@@ -76,6 +79,7 @@ class Pool {
     // The connection's socket, taken when it was opened: the watchdog never
     // touches the connection object, which another thread is using.
     int fd = -1;
+    PGconn* pg = nullptr;  // libpq's handle of conn (pipeline mode)
     Deadline statement_deadline{};  // Deadline{} when no statement is running
     bool timed_out = false;         // the watchdog shut the socket down
   };

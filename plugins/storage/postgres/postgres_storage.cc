@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <cstdlib>
 #include <limits>
 #include <string_view>
 #include <vector>
 
+#include <libpq-fe.h>
+
 #include <pqxx/binarystring>
+#include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
@@ -42,6 +46,7 @@ size_t NativeStateSize(std::string_view algorithm, int64_t L) {
 }
 
 constexpr int kSweepBatchesPerInterval = 8;
+constexpr size_t kPipelineSlice = 64;  // ops sent together by ExecuteBatch
 
 int32_t CodeOf(const absl::Status& status) {
   switch (status.code()) {
@@ -249,6 +254,130 @@ int32_t PostgresStorage::Native(const char* statement, const limify_storage_op& 
   WriteVerdict(v, out);
   counters_.native.fetch_add(1, std::memory_order_relaxed);
   return LIMIFY_PLUGIN_OK;
+}
+
+void PostgresStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
+                                   limify_verdict* const* outs, int32_t* codes,
+                                   limify_plugin_error* const* errs, const Hooks* hooks) {
+  std::vector<const char*> statements(n);
+  std::vector<size_t> native, others;
+  for (size_t i = 0; i < n; ++i) {
+    statements[i] = NativeStatement(*ops[i], hooks);
+    (statements[i] != nullptr ? native : others).push_back(i);
+  }
+  if (native.size() >= 2) {
+    // In slices, each with a check's deadline, so that a long batch is not
+    // cut off by the watchdog.
+    for (size_t at = 0; at < native.size(); at += kPipelineSlice) {
+      const std::vector<size_t> slice(
+          native.begin() + at, native.begin() + std::min(native.size(), at + kPipelineSlice));
+      Pipeline(ops, slice, statements, hooks, outs, codes, errs);
+    }
+  } else {
+    others.insert(others.end(), native.begin(), native.end());
+    std::sort(others.begin(), others.end());
+  }
+  for (size_t i : others) codes[i] = Execute(*ops[i], outs[i], errs[i], hooks);
+}
+
+void PostgresStorage::Pipeline(const limify_storage_op* const* ops,
+                               const std::vector<size_t>& which,
+                               const std::vector<const char*>& statements, const Hooks* hooks,
+                               limify_verdict* const* outs, int32_t* codes,
+                               limify_plugin_error* const* errs) {
+  const size_t m = which.size();
+  const Deadline deadline = NewDeadline();
+  absl::StatusOr<Pool::Lease> lease = pool_.Acquire(deadline);
+  if (!lease.ok()) {
+    for (size_t i : which) codes[i] = Fail(errs[i], lease.status());
+    return;
+  }
+  // Each op's parameters as text, as Native sends them.
+  struct Params {
+    std::string keys, cost, specs, now;
+    const char* values[5];
+  };
+  std::vector<Params> params(m);
+  for (size_t k = 0; k < m; ++k) {
+    const limify_storage_op& op = *ops[which[k]];
+    Params& p = params[k];
+    p.keys = KeyArray(op.keys, op.n_keys);
+    p.cost = std::to_string(op.cost);
+    p.specs = SpecArray(op);
+    if (hooks != nullptr && hooks->has_now) p.now = std::to_string(hooks->now_us);
+    p.values[0] = p.keys.c_str();
+    p.values[1] = p.cost.c_str();
+    p.values[2] = op.mode == LIMIFY_MODE_PEEK ? "t" : "f";
+    p.values[3] = p.specs.c_str();
+    p.values[4] = hooks != nullptr && hooks->has_now ? p.now.c_str() : nullptr;
+  }
+  std::vector<absl::Status> answers(m, absl::UnknownError("postgres: batch: no answer"));
+  std::vector<limify_verdict> verdicts(m);
+  const absl::Status s = pool_.Run(*lease, deadline, "batch", [&](pqxx::connection_base& conn) {
+    for (size_t k = 0; k < m; ++k) conn.prepare_now(statements[which[k]]);
+    PGconn* pg = lease->slot().pg;
+    auto broken = [&](const char* what) {
+      return pqxx::broken_connection(std::string(what) + ": " + PQerrorMessage(pg));
+    };
+    if (pg == nullptr || PQenterPipelineMode(pg) != 1) {
+      throw pqxx::broken_connection("cannot enter pipeline mode");
+    }
+    for (size_t k = 0; k < m; ++k) {
+      if (PQsendQueryPrepared(pg, statements[which[k]], 5, params[k].values, nullptr, nullptr,
+                              0) != 1 ||
+          PQpipelineSync(pg) != 1) {
+        throw broken("sending the batch");
+      }
+    }
+    using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+    for (size_t k = 0; k < m; ++k) {
+      const Result r(PQgetResult(pg), &PQclear);
+      if (r == nullptr) throw broken("reading the batch");
+      if (PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1 &&
+          PQnfields(r.get()) == 6) {
+        limify_verdict& v = verdicts[k];
+        v.struct_size = sizeof v;
+        auto i64 = [&](int col) { return std::strtoll(PQgetvalue(r.get(), 0, col), nullptr, 10); };
+        v.allowed = PQgetvalue(r.get(), 0, 0)[0] == 't' ? 1 : 0;
+        v.limit = i64(1);
+        v.remaining = i64(2);
+        v.reset_after_us = i64(3);
+        v.retry_after_us = i64(4);
+        v.binding_limit = static_cast<uint32_t>(i64(5));
+        answers[k] = absl::OkStatus();
+      } else if (PQresultStatus(r.get()) == PGRES_FATAL_ERROR) {
+        const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+        bool drop = false;
+        answers[k] = StatusFromException(
+            pqxx::sql_error(PQresultErrorMessage(r.get()), "", state), ops[which[k]]->algorithm,
+            &drop);
+        if (drop) throw broken("the server ended the batch");
+      } else {
+        answers[k] = absl::InternalError("postgres: batch: unexpected reply from the SQL function");
+      }
+      // The end of this op's results, then its Sync.
+      const Result end(PQgetResult(pg), &PQclear);
+      const Result sync(PQgetResult(pg), &PQclear);
+      if (end != nullptr || sync == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+        throw broken("reading the batch");
+      }
+    }
+    if (PQexitPipelineMode(pg) != 1) throw broken("leaving pipeline mode");
+  });
+  for (size_t k = 0; k < m; ++k) {
+    const size_t i = which[k];
+    // An op answered before the connection failed did run: keep its answer.
+    const absl::Status& answer = answers[k].code() == absl::StatusCode::kUnknown && !s.ok()
+                                     ? s
+                                     : answers[k];
+    if (!answer.ok()) {
+      codes[i] = Fail(errs[i], answer);
+      continue;
+    }
+    WriteVerdict(verdicts[k], outs[i]);
+    counters_.native.fetch_add(1, std::memory_order_relaxed);
+    codes[i] = LIMIFY_PLUGIN_OK;
+  }
 }
 
 int32_t PostgresStorage::Generic(const limify_storage_op& op, const Hooks* hooks,

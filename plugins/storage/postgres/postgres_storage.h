@@ -31,6 +31,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <pqxx/connection_base>
 
@@ -74,6 +75,17 @@ class PostgresStorage {
   // One atomic step (limify_storage.execute).
   int32_t Execute(const limify_storage_op& op, limify_verdict* out, limify_plugin_error* err,
                   const Hooks* hooks = nullptr);
+  // Many checks at once (limify_storage.execute_batch). The native ones go
+  // out together on one connection in libpq's pipeline mode, each followed
+  // by a Sync so that each is its own implicit transaction exactly as in
+  // Execute (an error ends that op only), and are answered in one round
+  // trip; the others then run one by one through Execute. A key always takes
+  // the same path, so ops on one key run in batch order. Fills *outs[i] and
+  // codes[i]; errors go to errs[i] (entries may be null). The ops must have
+  // passed limify::plugin::CheckStorageOp.
+  void ExecuteBatch(const limify_storage_op* const* ops, size_t n, limify_verdict* const* outs,
+                    int32_t* codes, limify_plugin_error* const* errs,
+                    const Hooks* hooks = nullptr);
   // Forgets `keys` with one DELETE (limify_storage.remove).
   int32_t Remove(const limify_key* keys, size_t n_keys, limify_plugin_error* err);
   // Rows in the state table, expired ones not yet swept included.
@@ -96,6 +108,10 @@ class PostgresStorage {
                  limify_verdict* out, limify_plugin_error* err);
   int32_t Generic(const limify_storage_op& op, const Hooks* hooks, limify_verdict* out,
                   limify_plugin_error* err);
+  // The pipeline of ExecuteBatch: ops[which[k]] runs statements[which[k]].
+  void Pipeline(const limify_storage_op* const* ops, const std::vector<size_t>& which,
+                const std::vector<const char*>& statements, const Hooks* hooks,
+                limify_verdict* const* outs, int32_t* codes, limify_plugin_error* const* errs);
   void SweepLoop();
   // Up to max_batches sweep steps from sweep_cursor_; needs sweep_mu_.
   absl::StatusOr<int64_t> SweepLocked(int max_batches);
