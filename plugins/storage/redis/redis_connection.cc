@@ -333,13 +333,14 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
   s->waiter = &w;
   s->sent_at = Clock::now();
   outbuf_.append(commands);
+  queued_ += static_cast<size_t>(n);
   if (tail_ != nullptr) {
     tail_->next = s;
   } else {
     head_ = s;
   }
   tail_ = s;
-  if (!writing_) Flush(lk, deadline);
+  if (!writing_ && in_flight_ < kWriteAheadCommands) Flush(lk, deadline);
   for (;;) {
     // Under the lock here: the state changes only under it.
     const uint32_t state = w.state.load(std::memory_order_acquire);
@@ -446,6 +447,8 @@ void Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline) {
   writing_ = true;
   while (!outbuf_.empty() && !broken_) {
     writebuf_.swap(outbuf_);
+    in_flight_ += queued_;
+    queued_ = 0;
     const int fd = fd_;
     lk.unlock();
     std::string why;
@@ -473,6 +476,12 @@ bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self,
     }
     if (raw != nullptr) {
       Deliver(static_cast<redisReply*>(raw), self, wake);
+      continue;
+    }
+    // Commands held back while the server had enough in hand go out before
+    // the reader waits again.
+    if (!writing_ && !outbuf_.empty()) {
+      Flush(lk, deadline);
       continue;
     }
     // The oldest request waits too long: the server is stuck, not slow.
@@ -518,6 +527,7 @@ void Connection::Deliver(redisReply* reply, Waiter* self, WakeList* wake) {
     return;
   }
   Waiter* w = h->waiter;
+  --in_flight_;
   if (w != nullptr) {
     w->replies[h->got].reset(reply);
   } else {
@@ -554,6 +564,7 @@ void Connection::Fail(int32_t code, const std::string& message) {
   broken_ = true;
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);  // wakes the role holders
   outbuf_.clear();
+  queued_ = in_flight_ = 0;
   last_error_ = config_->endpoint.ToString() + ": " + message;
   for (Slot* q = head_; q != nullptr;) {
     Slot* next = q->next;
