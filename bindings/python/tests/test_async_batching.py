@@ -4,7 +4,12 @@ thread, and every waiter still gets exactly its own answer."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import subprocess
+import sys
+import textwrap
 import threading
+import weakref
 
 import pytest
 
@@ -106,3 +111,29 @@ def test_a_closed_engine_refuses_async_checks(flush_redis: str) -> None:
             await engine.acheck("GET", "/search", user_id="x")
 
     asyncio.run(main())
+
+
+def test_an_engine_dropped_without_close_is_collected_and_its_worker_stops(flush_redis: str) -> None:
+    engine = Engine(redis_config(flush_redis, rules=[{"id": "search", "path": "/search", "rate": "3/hour"}]))
+    asyncio.run(engine.acheck("GET", "/search", user_id="x"))
+    worker = engine._batcher._thread  # type: ignore[union-attr]
+    assert worker.is_alive()
+    ref = weakref.ref(engine)
+    del engine
+    gc.collect()
+    assert ref() is None
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+
+
+def test_a_process_that_never_closes_its_engine_exits_promptly(flush_redis: str) -> None:
+    script = textwrap.dedent(f"""
+        import asyncio
+        from limify import Engine
+        engine = Engine({{"storage": {{"type": "redis", "url": "{flush_redis}"}},
+                         "rules": [{{"id": "s", "path": "/s", "rate": "3/hour"}}]}})
+        print(asyncio.run(engine.acheck("GET", "/s", user_id="x")).allowed)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,7 +33,9 @@ _Item = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", _lib.Request]
 
 class AsyncBatcher:
     def __init__(self, decide: DecideBatch) -> None:
-        self._decide = decide
+        # Weak, so that the worker does not keep its engine alive: an engine
+        # dropped without close() is still collected, and its worker stops.
+        self._decide = weakref.WeakMethod(decide)  # type: ignore[arg-type]
         self._queue: deque[_Item] = deque()
         self._wake = threading.Condition(threading.Lock())
         self._closed = False
@@ -67,10 +70,14 @@ class AsyncBatcher:
                 if not self._queue:
                     return
                 items = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+            decide = self._decide()
             try:
-                results: Sequence[Any] = self._decide([request for _, _, request in items])
+                if decide is None:
+                    raise LimifyError("the engine is closed", code=1, status="invalid_argument")
+                results: Sequence[Any] = decide([request for _, _, request in items])
             except BaseException as exc:  # noqa: BLE001 - every waiter must hear of it
                 results = [exc] * len(items)
+            del decide  # the engine may go while the worker waits
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
             for (loop, future, _), result in zip(items, results):
                 by_loop.setdefault(loop, []).append((future, result))

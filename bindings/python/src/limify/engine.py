@@ -15,6 +15,7 @@ import ctypes
 import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -220,6 +221,8 @@ class Engine:
         self.close()
 
     def __del__(self) -> None:
+        if sys.is_finalizing():
+            return  # the process is ending: an async worker may still be inside the library
         try:
             self.close()
         except Exception:  # interpreter shutdown: the library may be gone
