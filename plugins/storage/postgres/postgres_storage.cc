@@ -115,6 +115,51 @@ void WriteVerdict(const limify_verdict& v, limify_verdict* out) {
   }
 }
 
+// A native call's parameters as text: keys, cost, peek, specs, now (NULL:
+// the server's clock).
+struct NativeParams {
+  std::string keys, cost, specs, now;
+  const char* values[5];
+
+  NativeParams(const limify_storage_op& op, const PostgresStorage::Hooks* hooks)
+      : keys(KeyArray(op.keys, op.n_keys)), cost(std::to_string(op.cost)), specs(SpecArray(op)) {
+    const bool has_now = hooks != nullptr && hooks->has_now;
+    if (has_now) now = std::to_string(hooks->now_us);
+    values[0] = keys.c_str();
+    values[1] = cost.c_str();
+    values[2] = op.mode == LIMIFY_MODE_PEEK ? "t" : "f";
+    values[3] = specs.c_str();
+    values[4] = has_now ? now.c_str() : nullptr;
+  }
+};
+
+using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// The SQL function's reply `r` read into *v. An error reply throws what
+// libpqxx would have thrown (so that StatusFromException reads it the same
+// way): pqxx::broken_connection when the connection is gone, otherwise a
+// pqxx::sql_error with the server's SQLSTATE.
+void ReadVerdict(PGconn* pg, const PGresult* r, limify_verdict* v) {
+  if (r == nullptr || PQstatus(pg) != CONNECTION_OK) {
+    throw pqxx::broken_connection(PQerrorMessage(pg));
+  }
+  if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
+    throw pqxx::sql_error(PQresultErrorMessage(r), "",
+                          PQresultErrorField(r, PG_DIAG_SQLSTATE));
+  }
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 6) {
+    throw std::runtime_error("unexpected reply from the SQL function");
+  }
+  auto i64 = [&](int col) { return std::strtoll(PQgetvalue(r, 0, col), nullptr, 10); };
+  v->struct_size = sizeof *v;
+  v->allowed = PQgetvalue(r, 0, 0)[0] == 't' ? 1 : 0;
+  v->limit = i64(1);
+  v->remaining = i64(2);
+  v->reset_after_us = i64(3);
+  v->retry_after_us = i64(4);
+  v->binding_limit = static_cast<uint32_t>(i64(5));
+}
+
 }  // namespace
 
 PostgresStorage::PostgresStorage(const PostgresOptions& options, SetErrorFn set_error)
@@ -144,12 +189,16 @@ absl::Status PostgresStorage::Setup(pqxx::connection_base& conn) {
       schema_ready_.store(true, std::memory_order_release);
     }
   }
-  // libpqxx prepares each one on the server at its first use.
+  // The native statements are prepared now: the checks run them through
+  // libpq directly (PQexecPrepared), without libpqxx's per-call transaction
+  // object, parameter conversions and result copy. libpqxx prepares the
+  // others at their first use.
   for (const NativeAlgorithm& a : kNative) {
     conn.prepare(a.statement,
                  "SELECT allowed, lim, remaining, reset_after_us, retry_after_us, binding FROM " +
                      schema_ + "." + a.name +
                      "($1::bytea[], $2::bigint, $3::boolean, $4::bigint[], $5::bigint)");
+    if (options_.native) conn.prepare_now(a.statement);
   }
   conn.prepare("limify_load",
                "SELECT " + schema_ + ".now_us(), u.i, u.st FROM " + schema_ +
@@ -226,30 +275,14 @@ int32_t PostgresStorage::Native(const char* statement, const limify_storage_op& 
   const Deadline deadline = NewDeadline();
   absl::StatusOr<Pool::Lease> lease = pool_.Acquire(deadline);
   if (!lease.ok()) return Fail(err, lease.status());
-  const std::string keys = KeyArray(op.keys, op.n_keys);
-  const std::string specs = SpecArray(op);
-  const bool peek = op.mode == LIMIFY_MODE_PEEK;
+  const NativeParams params(op, hooks);
   limify_verdict v{};
-  v.struct_size = sizeof v;
-  const absl::Status s =
-      pool_.Run(*lease, deadline, op.algorithm, [&](pqxx::connection_base& conn) {
-        pqxx::nontransaction tx(conn);
-        const pqxx::result r =
-            hooks != nullptr && hooks->has_now
-                ? tx.exec_prepared(statement, keys, op.cost, peek, specs, hooks->now_us)
-                : tx.exec_prepared(statement, keys, op.cost, peek, specs, nullptr);
-        if (r.size() != 1 || r.columns() != 6) {
-          throw std::runtime_error("unexpected reply from the SQL function");
-        }
-        const pqxx::row row = r[0];
-        v.allowed = row[0].as<bool>() ? 1 : 0;
-        v.limit = row[1].as<int64_t>();
-        v.remaining = row[2].as<int64_t>();
-        v.reset_after_us = row[3].as<int64_t>();
-        v.retry_after_us = row[4].as<int64_t>();
-        v.binding_limit = row[5].as<uint32_t>();
-        tx.commit();  // a nontransaction sends nothing: it only closes the object
-      });
+  const absl::Status s = pool_.Run(*lease, deadline, op.algorithm, [&](pqxx::connection_base&) {
+    PGconn* pg = lease->slot().pg;
+    const PgResult r(PQexecPrepared(pg, statement, 5, params.values, nullptr, nullptr, 0),
+                     &PQclear);
+    ReadVerdict(pg, r.get(), &v);
+  });
   if (!s.ok()) return Fail(err, s);
   WriteVerdict(v, out);
   counters_.native.fetch_add(1, std::memory_order_relaxed);
@@ -292,36 +325,17 @@ void PostgresStorage::Pipeline(const limify_storage_op* const* ops,
     for (size_t i : which) codes[i] = Fail(errs[i], lease.status());
     return;
   }
-  // Each op's parameters as text, as Native sends them.
-  struct Params {
-    std::string keys, cost, specs, now;
-    const char* values[5];
-  };
-  std::vector<Params> params(m);
-  for (size_t k = 0; k < m; ++k) {
-    const limify_storage_op& op = *ops[which[k]];
-    Params& p = params[k];
-    p.keys = KeyArray(op.keys, op.n_keys);
-    p.cost = std::to_string(op.cost);
-    p.specs = SpecArray(op);
-    if (hooks != nullptr && hooks->has_now) p.now = std::to_string(hooks->now_us);
-    p.values[0] = p.keys.c_str();
-    p.values[1] = p.cost.c_str();
-    p.values[2] = op.mode == LIMIFY_MODE_PEEK ? "t" : "f";
-    p.values[3] = p.specs.c_str();
-    p.values[4] = hooks != nullptr && hooks->has_now ? p.now.c_str() : nullptr;
-  }
+  std::vector<NativeParams> params;
+  params.reserve(m);
+  for (size_t i : which) params.emplace_back(*ops[i], hooks);
   std::vector<absl::Status> answers(m, absl::UnknownError("postgres: batch: no answer"));
   std::vector<limify_verdict> verdicts(m);
-  const absl::Status s = pool_.Run(*lease, deadline, "batch", [&](pqxx::connection_base& conn) {
-    for (size_t k = 0; k < m; ++k) conn.prepare_now(statements[which[k]]);
+  const absl::Status s = pool_.Run(*lease, deadline, "batch", [&](pqxx::connection_base&) {
     PGconn* pg = lease->slot().pg;
     auto broken = [&](const char* what) {
       return pqxx::broken_connection(std::string(what) + ": " + PQerrorMessage(pg));
     };
-    if (pg == nullptr || PQenterPipelineMode(pg) != 1) {
-      throw pqxx::broken_connection("cannot enter pipeline mode");
-    }
+    if (PQenterPipelineMode(pg) != 1) throw broken("cannot enter pipeline mode");
     for (size_t k = 0; k < m; ++k) {
       if (PQsendQueryPrepared(pg, statements[which[k]], 5, params[k].values, nullptr, nullptr,
                               0) != 1 ||
@@ -329,35 +343,22 @@ void PostgresStorage::Pipeline(const limify_storage_op* const* ops,
         throw broken("sending the batch");
       }
     }
-    using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
     for (size_t k = 0; k < m; ++k) {
-      const Result r(PQgetResult(pg), &PQclear);
-      if (r == nullptr) throw broken("reading the batch");
-      if (PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1 &&
-          PQnfields(r.get()) == 6) {
-        limify_verdict& v = verdicts[k];
-        v.struct_size = sizeof v;
-        auto i64 = [&](int col) { return std::strtoll(PQgetvalue(r.get(), 0, col), nullptr, 10); };
-        v.allowed = PQgetvalue(r.get(), 0, 0)[0] == 't' ? 1 : 0;
-        v.limit = i64(1);
-        v.remaining = i64(2);
-        v.reset_after_us = i64(3);
-        v.retry_after_us = i64(4);
-        v.binding_limit = static_cast<uint32_t>(i64(5));
+      const PgResult r(PQgetResult(pg), &PQclear);
+      try {
+        ReadVerdict(pg, r.get(), &verdicts[k]);
         answers[k] = absl::OkStatus();
-      } else if (PQresultStatus(r.get()) == PGRES_FATAL_ERROR) {
-        const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+      } catch (const pqxx::broken_connection&) {
+        throw;
+      } catch (const std::exception& e) {
+        // This op failed alone (its own transaction): the others stand.
         bool drop = false;
-        answers[k] = StatusFromException(
-            pqxx::sql_error(PQresultErrorMessage(r.get()), "", state), ops[which[k]]->algorithm,
-            &drop);
+        answers[k] = StatusFromException(e, ops[which[k]]->algorithm, &drop);
         if (drop) throw broken("the server ended the batch");
-      } else {
-        answers[k] = absl::InternalError("postgres: batch: unexpected reply from the SQL function");
       }
       // The end of this op's results, then its Sync.
-      const Result end(PQgetResult(pg), &PQclear);
-      const Result sync(PQgetResult(pg), &PQclear);
+      const PgResult end(PQgetResult(pg), &PQclear);
+      const PgResult sync(PQgetResult(pg), &PQclear);
       if (end != nullptr || sync == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
         throw broken("reading the batch");
       }
