@@ -90,5 +90,47 @@ TEST(RedisConnectionTest, ManyThreadsShareOneConnectionAndEachGetsItsOwnReply) {
   EXPECT_EQ(connection.connects(), 1u);
 }
 
+// 64 callers keep more commands in flight than the connection writes ahead
+// (past that the reader writes them), the reader role changes hands and is
+// taken over, and some callers give up after a few microseconds: every
+// answered caller still gets exactly its own replies, on one connection.
+TEST(RedisConnectionTest, SixtyFourThreadsWithSomeGivingUpEachGetOnlyTheirOwnReplies) {
+  const ConnectionConfig config = MainServer();
+  Connection connection(&config);
+  std::atomic<int> wrong{0}, answered{0}, gave_up{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 64; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        const std::string text = std::to_string(t) + ":" + std::to_string(i);
+        const bool two = i % 3 == 0;
+        const std::string commands =
+            two ? Encode({"ECHO", text}) + Encode({"ECHO", text + "!"}) : Encode({"ECHO", text});
+        // One call in eight has 20 us: it often gives up, leaving its
+        // replies to be read and dropped.
+        const auto deadline =
+            Clock::now() + (i % 8 == 7 ? std::chrono::microseconds(20) : milliseconds(5000));
+        ReplyPtr reply[2];
+        std::string error;
+        const int32_t rc = connection.Call(commands, two ? 2 : 1, deadline, reply, &error);
+        if (rc == LIMIFY_PLUGIN_TIMEOUT && i % 8 == 7) {
+          gave_up.fetch_add(1);
+          continue;
+        }
+        if (rc != LIMIFY_PLUGIN_OK || ReplyText(reply[0].get()) != text ||
+            (two && ReplyText(reply[1].get()) != text + "!")) {
+          wrong.fetch_add(1);
+        }
+        answered.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(answered.load() + gave_up.load(), 6400);
+  EXPECT_GE(answered.load(), 6400 * 7 / 8);
+  EXPECT_EQ(connection.connects(), 1u);
+}
+
 }  // namespace
 }  // namespace limify::redis
