@@ -7,7 +7,7 @@
 //               [--pool 2] [--algorithms token_bucket,gcra] [--batches 16,64] [--rounds 3]
 //
 // --rounds: each row runs that many pairs (limify, then redis-benchmark) and
-// shows the medians and the median of the paired ratios, with their spread;
+// shows the pair with the median ratio, and the spread of the ratios;
 // the largest caller count is also paired with redis-benchmark -c 50 -P 16
 // (the pipelined ceiling). On a shared machine the load changes between
 // runs: pairing keeps each ratio's two sides under the same load.
@@ -155,22 +155,20 @@ struct Result {
   long errors = 0;
 };
 
-// The run with the median rate (its latencies and CPU go with it).
-Result Median(std::vector<Result> runs) {
-  std::sort(runs.begin(), runs.end(),
-            [](const Result& a, const Result& b) { return a.per_second < b.per_second; });
-  return runs[runs.size() / 2];
-}
-
 // Paired ratios (ours / reference, each pair run back to back).
 struct Ratios {
   std::vector<double> values;
   void Add(double ours, double reference) { values.push_back(ours / std::max(1.0, reference)); }
-  double Median() const {
-    std::vector<double> v = values;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+  // The pair with the median ratio: its two rates are the ones shown, so a
+  // row's figures and its ratio agree.
+  size_t MedianIndex() const {
+    std::vector<size_t> order(values.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return values[a] < values[b]; });
+    return order[order.size() / 2];
   }
+  double Median() const { return values[MedianIndex()]; }
   // " (3 runs: 78%..91%)", or nothing for a single run.
   std::string Spread() const {
     if (values.size() < 2) return "";
@@ -395,7 +393,7 @@ int main(int argc, char** argv) {
           piped_vs_ours.Add(ours_runs.back().per_second, piped.per_second);
         }
       }
-      const Result ours = Median(ours_runs), ref = Median(ref_runs);
+      const Result ours = ours_runs[ratios.MedianIndex()], ref = ref_runs[ratios.MedianIndex()];
       std::printf("%8d %12.0f %9.1f %9.1f %11.2f | %22s %12.0f %9.1f %6.0f%%%s  sys us/chk %.2f, switches/chk %.2f%s\n",
                   t, ours.per_second, ours.p50_us, ours.p99_us, ours.cpu_us_per_check,
                   ("-c " + std::to_string(t) + " -P 1").c_str(), ref.per_second, ref.p50_us,
@@ -405,9 +403,8 @@ int main(int argc, char** argv) {
                              " | redis-benchmark -P 1 " + ref_server.PerCall() +
                              "; redis-benchmark's own CPU " + ClientCpu(ref));
     }
-    std::sort(piped_rates.begin(), piped_rates.end());
     std::printf("%8s %12s %9s %9s %11s | %22s %12.0f %9s\n", "", "", "", "", "",
-                "-c 50 -P 16 (ceiling)", piped_rates[piped_rates.size() / 2], "");
+                "-c 50 -P 16 (ceiling)", piped_rates[piped_vs_ours.MedianIndex()], "");
     std::printf("  %d callers / ceiling: %.0f%%%s\n", threads.back(), 100 * piped_vs_ours.Median(),
                 piped_vs_ours.Spread().c_str());
     std::printf("  server per EVALSHA (CPU, read and write syscalls):\n");
