@@ -11,7 +11,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "limify/plugin.h"
 #include "limify/plugin.hpp"
@@ -80,26 +79,7 @@ int32_t ExecuteBatch(void* instance, const limify_storage_op* const* ops, size_t
     if (const char* problem = CheckStorageBatch(ops, n_ops, outs, codes, errs)) {
       return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
     }
-    // An invalid op is answered here; the valid ones go to the storage.
-    std::vector<const limify_storage_op*> valid_ops;
-    std::vector<limify_verdict*> valid_outs;
-    std::vector<limify_plugin_error*> valid_errs;
-    std::vector<size_t> index;
-    for (size_t i = 0; i < n_ops; ++i) {
-      if (const char* problem = CheckStorageOp(ops[i], outs[i])) {
-        codes[i] = SetError(errs[i], LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
-        continue;
-      }
-      valid_ops.push_back(ops[i]);
-      valid_outs.push_back(outs[i]);
-      valid_errs.push_back(errs[i]);
-      index.push_back(i);
-    }
-    std::vector<int32_t> valid_codes(index.size(), LIMIFY_PLUGIN_INTERNAL);
-    static_cast<PostgresStorage*>(instance)->ExecuteBatch(valid_ops.data(), valid_ops.size(),
-                                                          valid_outs.data(), valid_codes.data(),
-                                                          valid_errs.data());
-    for (size_t k = 0; k < index.size(); ++k) codes[index[k]] = valid_codes[k];
+    static_cast<PostgresStorage*>(instance)->ExecuteBatch(ops, n_ops, outs, codes, errs);
     return LIMIFY_PLUGIN_OK;
   });
 }

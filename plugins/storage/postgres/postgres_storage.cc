@@ -15,6 +15,7 @@
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "limify/plugin.hpp"
 #include "plugins/storage/postgres/postgres_schema.h"
 
 namespace limify::postgres {
@@ -295,6 +296,11 @@ void PostgresStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n
   std::vector<const char*> statements(n);
   std::vector<size_t> native, others;
   for (size_t i = 0; i < n; ++i) {
+    if (const char* problem = plugin::CheckStorageOp(ops[i], outs[i])) {
+      if (set_error_ != nullptr) set_error_(errs[i], LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
+      codes[i] = LIMIFY_PLUGIN_INVALID_ARGUMENT;
+      continue;
+    }
     statements[i] = NativeStatement(*ops[i], hooks);
     (statements[i] != nullptr ? native : others).push_back(i);
   }

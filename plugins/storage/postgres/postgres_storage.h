@@ -81,8 +81,8 @@ class PostgresStorage {
   // Execute (an error ends that op only), and are answered in one round
   // trip; the others then run one by one through Execute. A key always takes
   // the same path, so ops on one key run in batch order. Fills *outs[i] and
-  // codes[i]; errors go to errs[i] (entries may be null). The ops must have
-  // passed limify::plugin::CheckStorageOp.
+  // codes[i]; errors go to errs[i] (entries may be null). An op that fails
+  // limify::plugin::CheckStorageOp is answered INVALID_ARGUMENT alone.
   void ExecuteBatch(const limify_storage_op* const* ops, size_t n, limify_verdict* const* outs,
                     int32_t* codes, limify_plugin_error* const* errs,
                     const Hooks* hooks = nullptr);
