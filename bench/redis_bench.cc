@@ -93,6 +93,14 @@ double ContextSwitches() {
   return static_cast<double>(ru.ru_nvcsw + ru.ru_nivcsw);
 }
 
+// Of those, the ones where a thread was preempted (the machine's load, or
+// too many runnable threads), not put to sleep by a wait.
+double Preemptions() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_nivcsw);
+}
+
 // The server's side of a run: EVALSHA calls, its CPU (user + system) and its
 // read/write syscalls (/proc/<pid>/io: the server runs on this machine).
 // Per call, they show how much a client's batching saves the server, which
@@ -152,6 +160,7 @@ struct Result {
   double cpu_us_per_check = 0;
   double sys_us_per_check = 0;
   double switches_per_check = 0;
+  double preemptions_per_check = 0;
   long errors = 0;
 };
 
@@ -209,7 +218,8 @@ Result RunEngine(limify::Engine& engine, const std::string& rule, int threads, d
       }
     });
   }
-  const double cpu0 = UserCpuSeconds(), sys0 = SysCpuSeconds(), cs0 = ContextSwitches();
+  const double cpu0 = UserCpuSeconds(), sys0 = SysCpuSeconds(), cs0 = ContextSwitches(),
+               pre0 = Preemptions();
   const auto t0 = Clock::now();
   go.store(true);
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
@@ -217,7 +227,7 @@ Result RunEngine(limify::Engine& engine, const std::string& rule, int threads, d
   for (auto& t : pool) t.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   const double cpu = UserCpuSeconds() - cpu0, sys = SysCpuSeconds() - sys0;
-  const double switches = ContextSwitches() - cs0;
+  const double switches = ContextSwitches() - cs0, preemptions = Preemptions() - pre0;
   std::vector<uint32_t> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   Result r;
@@ -229,6 +239,7 @@ Result RunEngine(limify::Engine& engine, const std::string& rule, int threads, d
   r.cpu_us_per_check = cpu * 1e6 / all.size();
   r.sys_us_per_check = sys * 1e6 / all.size();
   r.switches_per_check = switches / all.size();
+  r.preemptions_per_check = preemptions / all.size();
   r.errors = errors.load();
   return r;
 }
@@ -394,11 +405,11 @@ int main(int argc, char** argv) {
         }
       }
       const Result ours = ours_runs[ratios.MedianIndex()], ref = ref_runs[ratios.MedianIndex()];
-      std::printf("%8d %12.0f %9.1f %9.1f %11.2f | %22s %12.0f %9.1f %6.0f%%%s  sys us/chk %.2f, switches/chk %.2f%s\n",
+      std::printf("%8d %12.0f %9.1f %9.1f %11.2f | %22s %12.0f %9.1f %6.0f%%%s  sys us/chk %.2f, switches/chk %.2f (%.2f preempted)%s\n",
                   t, ours.per_second, ours.p50_us, ours.p99_us, ours.cpu_us_per_check,
                   ("-c " + std::to_string(t) + " -P 1").c_str(), ref.per_second, ref.p50_us,
                   100 * ratios.Median(), ours.errors ? "  (errors!)" : "", ours.sys_us_per_check,
-                  ours.switches_per_check, ratios.Spread().c_str());
+                  ours.switches_per_check, ours.preemptions_per_check, ratios.Spread().c_str());
       server_lines.push_back(std::to_string(t) + " callers: limify " + ours_server.PerCall() +
                              " | redis-benchmark -P 1 " + ref_server.PerCall() +
                              "; redis-benchmark's own CPU " + ClientCpu(ref));
