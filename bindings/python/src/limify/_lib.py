@@ -231,6 +231,7 @@ def _load() -> ctypes.CDLL:
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
+_lib_holding_gil: ctypes.PyDLL | None = None
 
 
 def lib() -> ctypes.CDLL:
@@ -241,3 +242,21 @@ def lib() -> ctypes.CDLL:
             if _lib is None:
                 _lib = _load()
     return _lib
+
+
+def lib_holding_gil() -> ctypes.PyDLL:
+    """The same library, its calls made without releasing the GIL.
+
+    For calls that never wait (the memory storage decides in about a
+    microsecond): releasing and retaking the GIL around each costs more than
+    the call, and with several threads it turns every check into a GIL hand-off.
+    """
+    global _lib_holding_gil
+    if _lib_holding_gil is None:
+        loaded = lib()
+        with _lock:
+            if _lib_holding_gil is None:
+                held = ctypes.PyDLL(loaded._name)
+                _declare(held)
+                _lib_holding_gil = held
+    return _lib_holding_gil

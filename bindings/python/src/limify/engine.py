@@ -194,6 +194,8 @@ class Engine:
 
     def _adopt(self, parsed: Mapping[str, Any]) -> None:
         self.blocking: bool = _storage_blocks(parsed)
+        # Decisions that may wait on I/O release the GIL; memory's keep it (see lib_holding_gil).
+        self._decider = self._lib if self.blocking else _lib.lib_holding_gil()
         identity = parsed.get("identity", {})
         order = identity.get("order") if isinstance(identity, Mapping) else None
         self.identity_order: tuple[str, ...] = (
@@ -264,7 +266,7 @@ class Engine:
     ) -> Decision:
         """Decides and consumes. A denial is a Decision with allowed=False, not an error."""
         req = _c_fields(method, path, user_id, org_id, api_key, client_ip, plan, cost)
-        return self._decide(self._lib.limify_check, req)
+        return self._decide(self._decider.limify_check, req)
 
     def peek(
         self,
@@ -280,7 +282,7 @@ class Engine:
     ) -> Decision:
         """Decides without consuming anything."""
         req = _c_fields(method, path, user_id, org_id, api_key, client_ip, plan, cost)
-        return self._decide(self._lib.limify_peek, req)
+        return self._decide(self._decider.limify_peek, req)
 
     def _decide(self, fn: Any, req: _lib.Request) -> Decision:
         dec = _new_decision()
@@ -318,7 +320,7 @@ class Engine:
             raise InvalidArgumentError("check_key: rule_id and identity must be non-empty")
         dec = _new_decision()
         err = _lib.Error()
-        status = self._lib.limify_check_key(
+        status = self._decider.limify_check_key(
             self._h(), rule, ident, _cost(cost), ctypes.byref(dec), ctypes.byref(err)
         )
         if status != _lib.OK:
@@ -357,7 +359,7 @@ class Engine:
         dec_ptrs = (ctypes.c_void_p * n)(*range(base, base + n * _lib.DECISION_SIZE, _lib.DECISION_SIZE))
         statuses = (ctypes.c_int32 * n)()
         err = _lib.Error()
-        first = self._lib.limify_check_batch(self._h(), req_ptrs, n, dec_ptrs, statuses, ctypes.byref(err))
+        first = self._decider.limify_check_batch(self._h(), req_ptrs, n, dec_ptrs, statuses, ctypes.byref(err))
         out: list[Decision | LimifyError] = Decision._many_from_c(decs)
         if first == _lib.OK:
             return out
@@ -409,7 +411,7 @@ class Engine:
         """
         req = _c_fields(method, path, user_id, org_id, api_key, client_ip, plan, cost)
         if not self.blocking:
-            return self._decide(self._lib.limify_check, req)
+            return self._decide(self._decider.limify_check, req)
         result = await self._async_batcher().submit(req)
         if isinstance(result, BaseException):
             raise result
