@@ -122,3 +122,18 @@ def test_async_redis_leaves_the_loop_free_while_storage_is_slow(silent_redis_url
             return ticks
 
         assert asyncio.run(main()) >= 10  # 300 ms of waiting, a tick every 5 ms
+
+
+def test_reload_from_memory_to_redis_moves_decisions_and_async_calls_off_the_loop(flush_redis: str) -> None:
+    import subprocess
+
+    with Engine(memory_config(rules=RULES)) as engine:
+        assert not engine.blocking
+        engine.reload(redis_config(flush_redis, rules=RULES))
+        assert engine.blocking
+        assert [engine.check("GET", "/search", user_id="r").allowed for _ in range(4)] == [True, True, True, False]
+        port = flush_redis.rsplit(":", 1)[1]
+        keys = subprocess.run(["redis-cli", "-p", port, "dbsize"], capture_output=True, text=True).stdout
+        assert int(keys) == 1  # the state lives in Redis now
+        loop_thread, deciders = _deciding_threads(engine, "acheck")
+        assert len(deciders) == 1 and loop_thread not in deciders
