@@ -137,3 +137,15 @@ def test_a_process_that_never_closes_its_engine_exits_promptly(flush_redis: str)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("mode", ["open", "closed"])
+def test_concurrent_checks_with_storage_down_get_the_failure_mode(dead_redis_url: str, mode: str) -> None:
+    rules = [{"id": "search", "path": "/search", "rate": "3/hour"}]
+    with Engine(redis_config(dead_redis_url, rules=rules, failure_mode=mode)) as engine:
+
+        async def main() -> list[Decision]:
+            return await asyncio.gather(*(engine.acheck("GET", "/search", user_id=f"u{i}") for i in range(40)))
+
+        out = asyncio.run(main())
+        assert all(d.degraded and d.allowed == (mode == "open") for d in out)
