@@ -10,7 +10,7 @@ def main(path: str) -> None:
     rows = [json.loads(line) for line in open(path) if line.strip()]
     best: dict[tuple[str, int], int] = {}
     for r in rows:
-        if "checks_per_s" in r and "error" not in r and r["contender"] == "limify":
+        if "checks_per_s" in r and "error" not in r and r["contender"] == "limify" and "tasks" not in r:
             best[(r["storage"], r["threads"])] = r["checks_per_s"]
     print(f"| contender | storage | threads | checks/s | limify's check() is N x faster |")
     print("|---|---|---|---|---|")
@@ -21,13 +21,15 @@ def main(path: str) -> None:
         if "error" in r:
             print(f"| {r['contender']} | {r['storage']} | {r['threads']} | not run | {r['error']} |")
             continue
+        if "tasks" in r:
+            continue  # the async rows have their own table
         ours = best.get((r["storage"], r["threads"]))
-        ratio = f"{ours / r['checks_per_s']:.1f}x" if ours and r["contender"] != "limify" else ""
+        ratio = f"{ours / r['checks_per_s']:.1f}x" if ours and not r["contender"].startswith("limify") else ""
         print(f"| {r['contender']} | {r['storage']} | {r['threads']} | {r['checks_per_s']:,} | {ratio} |")
     for storage in ("memory", "redis"):
         for threads in (1, 8):
             peers = [r for r in rows if r.get("storage") == storage and r.get("threads") == threads
-                     and "error" not in r and not r["contender"].startswith("limify")]
+                     and "error" not in r and "tasks" not in r and not r["contender"].startswith("limify")]
             ours = best.get((storage, threads))
             if peers and ours:
                 top = max(peers, key=lambda r: r["checks_per_s"])
@@ -35,5 +37,44 @@ def main(path: str) -> None:
                       f"{top['contender']} {top['checks_per_s']:,}/s = {ours / top['checks_per_s']:.1f}x")
 
 
+def async_table(rows: list[dict]) -> None:
+    """One event loop on one thread running N tasks, on Redis: limify's acheck vs limits.aio."""
+    rows = [r for r in rows if "tasks" in r]
+    if not rows:
+        return
+    print()
+    print("| async API, one event loop | tasks | checks/s | limify / limits.aio |")
+    print("|---|---|---|---|")
+    by = {(r["contender"], r["tasks"]): r for r in rows}
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['contender']} | {r['tasks']} | not run | {r['error']} |")
+            continue
+        peer = by.get(("limits", r["tasks"]))
+        ratio = (f"{r['checks_per_s'] / peer['checks_per_s']:.1f}x"
+                 if r["contender"] == "limify" and peer and "error" not in peer else "")
+        print(f"| {r['contender']} | {r['tasks']} | {r['checks_per_s']:,} | {ratio} |")
+
+
+def one_thread_summary(rows: list[dict]) -> None:
+    """Redis from one thread: each side's best way (per call, batch, async) against the other's."""
+    ok = [r for r in rows if r.get("storage") == "redis" and r.get("threads") == 1 and "error" not in r]
+    ours = [r for r in ok if r["contender"].startswith("limify")]
+    peers = [r for r in ok if not r["contender"].startswith("limify")]
+    if not ours or not peers:
+        return
+    best = max(ours, key=lambda r: r["checks_per_s"])
+    top = max(peers, key=lambda r: r["checks_per_s"])
+
+    def how(r: dict) -> str:
+        return r["contender"] + (f" async, {r['tasks']} tasks" if "tasks" in r else "")
+
+    print(f"redis, one thread, best of each: limify {how(best)} {best['checks_per_s']:,}/s vs "
+          f"{how(top)} {top['checks_per_s']:,}/s = {best['checks_per_s'] / top['checks_per_s']:.1f}x")
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    all_rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    async_table(all_rows)
+    one_thread_summary(all_rows)

@@ -63,6 +63,9 @@ for storage in memory redis; do
   run limits "$storage"
 done
 run limify-batch redis
+for contender in limify limits; do  # one event loop, many tasks: the async APIs
+  "$work/venv-limify/bin/python" "$here/bench_one.py" "$contender" redis "$url" --tasks 1 64 --seconds "$seconds" | tee -a "$results"
+done
 for peer in limifyrate pylimitx distributed-rate-limiter; do run "$peer" redis; done
 
 echo
