@@ -367,6 +367,7 @@ int main(int argc, char** argv) {
   auto engine = limify::Engine::Create(config);
   if (!engine.ok()) {
     std::fprintf(stderr, "engine: %s\n", std::string(engine.status().message()).c_str());
+    if (!own_dir.empty()) Run(std::string(LIMIFY_SOURCE_DIR) + "/scripts/redis-local stop " + own_dir);
     return 1;
   }
   for (const std::string& algorithm : algorithms) {

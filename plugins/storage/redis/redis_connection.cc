@@ -234,32 +234,6 @@ int32_t Handshake(int fd, const ConnectionConfig& config, Deadline deadline,
 
 }  // namespace
 
-// How a caller waits: a futex word of its own, which the reader (or the
-// failing of the connection) sets, under the connection's lock, after
-// filling the caller's replies, code and error. The caller reads them after
-// seeing kDone, without the lock. It lives on the caller's stack; a wake that
-// arrives after the caller has returned is a spurious wake for whatever uses
-// that address next, which every futex user tolerates (glibc's mutexes do
-// the same).
-struct Connection::Waiter {
-  enum : uint32_t { kWaiting = 0, kDone = 1, kLead = 2 /* take the reader role */ };
-  ReplyPtr* replies;
-  std::string* error;
-  int32_t code = LIMIFY_PLUGIN_OK;
-  std::atomic<uint32_t> state{kWaiting};
-};
-
-// A request awaiting its replies. Owned by the connection (reused through a
-// free list): its caller may abandon it (waiter null), and the reader then
-// drops its replies.
-struct Connection::Slot {
-  int expected = 1;
-  int got = 0;
-  Waiter* waiter = nullptr;
-  Deadline sent_at{};
-  Slot* next = nullptr;
-};
-
 namespace {
 
 static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
@@ -283,6 +257,62 @@ void FutexWake(std::atomic<uint32_t>* word) {
 }
 
 }  // namespace
+
+// How a caller waits: a futex word of its own, which the reader (or the
+// failing of the connection) sets, under the connection's lock, after
+// filling the caller's replies, code and error. The caller reads them after
+// seeing kDone, without the lock. It lives on the caller's stack; a wake that
+// arrives after the caller has returned is a spurious wake for whatever uses
+// that address next, which every futex user tolerates (glibc's mutexes do
+// the same).
+struct Connection::Waiter {
+  enum : uint32_t { kWaiting = 0, kDone = 1, kLead = 2 /* take the reader role */ };
+  ReplyPtr* replies;
+  std::string* error;
+  int32_t code = LIMIFY_PLUGIN_OK;
+  std::atomic<uint32_t> state{kWaiting};
+  Waiter* wake_next = nullptr;  // set before kDone: whom to wake on the way out
+};
+
+// The callers a reader has answered, to be woken one after the other: each
+// is linked to the next before its kDone is published, so the last one is
+// held back until the chain is sealed (always before the lock is released).
+struct Connection::WakeChain {
+  Waiter* first = nullptr;
+  Waiter* held = nullptr;
+
+  void Add(Waiter* w) {
+    if (held != nullptr) {
+      held->wake_next = w;
+      held->state.store(Waiter::kDone, std::memory_order_release);
+    } else {
+      first = w;
+    }
+    held = w;
+  }
+  // Under the lock: publishes the last one.
+  void Seal() {
+    if (held != nullptr) held->state.store(Waiter::kDone, std::memory_order_release);
+    held = nullptr;
+  }
+  // Without the lock, once sealed: wakes the first, who wakes the rest.
+  void WakeFirst() {
+    if (first != nullptr) FutexWake(&first->state);
+    first = nullptr;
+  }
+};
+
+// A request awaiting its replies. Owned by the connection (reused through a
+// free list): its caller may abandon it (waiter null), and the reader then
+// drops its replies.
+struct Connection::Slot {
+  int expected = 1;
+  int got = 0;
+  Waiter* waiter = nullptr;
+  Deadline sent_at{};
+  Slot* next = nullptr;
+};
+
 
 Connection::Connection(const ConnectionConfig* config) : config_(config) {}
 
@@ -324,7 +354,6 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
     return LIMIFY_PLUGIN_TIMEOUT;
   }
   Waiter w{replies, error};
-  thread_local WakeList wake;  // the callers this thread, as reader, has to wake
   std::unique_lock<std::mutex> lk(mu_);
   const int32_t rc = EnsureConnected(lk, deadline, error);
   if (rc != LIMIFY_PLUGIN_OK) return rc;
@@ -352,12 +381,12 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
       if (lead_ != nullptr) lead_->state.store(Waiter::kWaiting, std::memory_order_relaxed);
       lead_ = nullptr;
       reading_ = true;
+      WakeChain wake;
       const bool timed_out = ReadUntilDone(lk, &w, deadline, &wake);
       if (timed_out) s->waiter = nullptr;  // abandoned, before passing the role on
       ReleaseReader();
       lk.unlock();
-      for (Waiter* other : wake) FutexWake(&other->state);
-      wake.clear();
+      wake.WakeFirst();
       break;  // done (or failed), or gave up
     }
     if (Clock::now() >= deadline) {
@@ -377,6 +406,7 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
     *error = config_->endpoint.ToString() + ": timed out waiting for a reply";
     return LIMIFY_PLUGIN_TIMEOUT;
   }
+  if (w.wake_next != nullptr) FutexWake(&w.wake_next->state);  // the next in the chain
   return w.code;
 }
 
@@ -464,10 +494,17 @@ void Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline) {
 
 // Reads replies for everyone until `self` is done (false) or `deadline`
 // passes (true: the caller gives up; the connection stays). The callers
-// whose replies came in are added to `wake`, to be woken once the lock is
-// released.
+// whose replies came in are chained in `wake`, sealed on return, to be woken
+// once the lock is released.
 bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self,
-                               Deadline deadline, WakeList* wake) {
+                               Deadline deadline, WakeChain* wake) {
+  const bool timed_out = ReadReplies(lk, self, deadline, wake);
+  wake->Seal();
+  return timed_out;
+}
+
+bool Connection::ReadReplies(std::unique_lock<std::mutex>& lk, Waiter* self, Deadline deadline,
+                             WakeChain* wake) {
   while (self->state.load(std::memory_order_relaxed) != Waiter::kDone) {
     void* raw = nullptr;
     if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
@@ -481,6 +518,7 @@ bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self,
     // Commands held back while the server had enough in hand go out before
     // the reader waits again.
     if (!writing_ && !outbuf_.empty()) {
+      wake->Seal();  // Flush releases the lock
       Flush(lk, deadline);
       continue;
     }
@@ -488,9 +526,9 @@ bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self,
     const Deadline stalled = head_->sent_at + config_->stall_timeout;
     const Deadline wait_until = std::min(deadline, stalled);
     const int fd = fd_;
+    wake->Seal();
     lk.unlock();
-    for (Waiter* other : *wake) FutexWake(&other->state);
-    wake->clear();
+    wake->WakeFirst();
     size_t got = 0;
     std::string why;
     const int32_t rc = ReadSome(fd, readbuf_, sizeof readbuf_, wait_until, &got, &why);
@@ -519,7 +557,7 @@ bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self,
   return false;
 }
 
-void Connection::Deliver(redisReply* reply, Waiter* self, WakeList* wake) {
+void Connection::Deliver(redisReply* reply, Waiter* self, WakeChain* wake) {
   Slot* h = head_;
   if (h == nullptr) {
     freeReplyObject(reply);
@@ -539,8 +577,11 @@ void Connection::Deliver(redisReply* reply, Waiter* self, WakeList* wake) {
   ReleaseSlot(h);
   if (w == nullptr) return;
   w->code = LIMIFY_PLUGIN_OK;
-  w->state.store(Waiter::kDone, std::memory_order_release);
-  if (w != self) wake->push_back(w);
+  if (w == self) {
+    w->state.store(Waiter::kDone, std::memory_order_release);
+  } else {
+    wake->Add(w);  // kDone once linked to the next
+  }
 }
 
 void Connection::ReleaseReader() {
