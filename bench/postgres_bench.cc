@@ -7,7 +7,12 @@
 // pgbench is the ceiling a client of that function can reach; the ratio is
 // what the engine, libpqxx and the storage's own work cost on top of it.
 //
-//   postgres_bench [--url postgresql://...] [--seconds 6] [--rounds 3] [--callers 1,8]
+//   postgres_bench [--url postgresql://...] [--seconds 6] [--rounds 3] [--batch 64]
+//                  [--callers 1,8]
+//
+// --batch N adds a row per synchronous_commit setting: one caller deciding N
+// requests per Engine::CheckBatch (the storage's execute_batch, one pipelined
+// round trip), against limify's own one-by-one row (0: none).
 //
 // Without --url it starts a throwaway server with fsync on (scripts/pg-local
 // server --durable) and stops it at the end. Speed is reported, never
@@ -114,6 +119,35 @@ void RunEngine(limify::Engine& engine, int callers, double seconds, Samples* out
   out->errors += errors.load();
 }
 
+// One caller deciding `batch` requests at a time (Engine::CheckBatch: the
+// storage's execute_batch sends them in one pipelined round trip), each its
+// own identity. A latency is a whole batch's.
+void RunEngineBatch(limify::Engine& engine, int batch, double seconds, Samples* out) {
+  std::vector<std::string> identities;
+  for (int i = 0; i < batch; ++i) identities.push_back("bench-batch-" + std::to_string(i));
+  std::vector<limify::Request> requests(batch);
+  for (int i = 0; i < batch; ++i) {
+    requests[i].method = "GET";
+    requests[i].path = "/bench";
+    requests[i].user_id = identities[i];
+  }
+  std::vector<limify::Decision> decisions(batch);
+  std::vector<absl::Status> statuses(batch);
+  const auto t0 = Clock::now();
+  const auto end = t0 + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const auto start = Clock::now();
+    engine.CheckBatch(requests.data(), requests.size(), decisions.data(), statuses.data());
+    out->latencies_us.push_back(
+        std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    out->count += batch;
+    for (int i = 0; i < batch; ++i) {
+      if (!statuses[i].ok() || decisions[i].degraded || !decisions[i].allowed) ++out->errors;
+    }
+  }
+  out->seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
 // pgbench -M prepared running `sql` with `callers` clients, each its own key.
 void RunPgbench(const std::string& pg_bin, const std::string& url, const std::string& sync,
                 int callers, int seconds, Samples* out) {
@@ -166,6 +200,7 @@ int main(int argc, char** argv) {
   std::string url;
   double seconds = 6;
   int rounds = 3;
+  int batch = 64;
   std::vector<int> callers = {1, 8};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -173,12 +208,14 @@ int main(int argc, char** argv) {
       url = value;
     } else if (flag == "--seconds") {
       seconds = std::stod(value);
+    } else if (flag == "--batch") {
+      batch = std::max(0, std::stoi(value));
     } else if (flag == "--rounds") {
       rounds = std::max(1, std::stoi(value));
     } else if (flag == "--callers") {
       callers = ParseList(value);
     } else {
-      std::fprintf(stderr, "usage: %s [--url URL] [--seconds S] [--rounds 3] [--callers 1,8]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--url URL] [--seconds S] [--rounds 3] [--batch 64] [--callers 1,8]\n", argv[0]);
       return 2;
     }
   }
@@ -226,15 +263,17 @@ int main(int argc, char** argv) {
         std::lock_guard<std::mutex> lock(first_error_mu);
         if (first_error.empty()) first_error = std::string(status.message());
       });
-      Samples warm_up, ours_samples, theirs_samples;
+      Samples warm_up, ours_samples, theirs_samples, batch_samples;
       RunEngine(**engine, n, 1.0, &warm_up);  // connections, prepared statements, schema
       RunPgbench(pg_bin, url, sync, n, 1, &warm_up);
+      const bool batches = n == 1 && batch > 0;
       // Interleaved slices, each client first in every other round: a load
       // change on a shared machine then weighs on both figures alike.
       for (int round = 0; round < rounds; ++round) {
         if (round % 2 == 0) RunEngine(**engine, n, slice, &ours_samples);
         RunPgbench(pg_bin, url, sync, n, slice, &theirs_samples);
         if (round % 2 == 1) RunEngine(**engine, n, slice, &ours_samples);
+        if (batches) RunEngineBatch(**engine, batch, slice, &batch_samples);
       }
       const Result ours = Summarize(ours_samples);
       const Result theirs = Summarize(theirs_samples);
@@ -243,12 +282,30 @@ int main(int argc, char** argv) {
       std::printf("%-6s %-8d %-8s %12.0f %9.0f %9.0f %7.0f%%\n", sync.c_str(), n, "limify",
                   ours.per_second, ours.p50_us, ours.p99_us,
                   theirs.per_second > 0 ? 100.0 * ours.per_second / theirs.per_second : 0.0);
+      if (batches) {
+        const Result batched = Summarize(batch_samples);
+        std::printf("%-6s %-8d %-8s %12.0f %9.0f %9.0f %7.0f%%\n", sync.c_str(), n,
+                    ("batch" + std::to_string(batch)).c_str(), batched.per_second,
+                    batched.p50_us, batched.p99_us,
+                    ours.per_second > 0 ? 100.0 * batched.per_second / ours.per_second : 0.0);
+        if (batched.errors > 0) {
+          std::fprintf(stderr, "errors: limify batches %ld (first: %s)\n", batched.errors,
+                       first_error.c_str());
+          rc = 1;
+        }
+      }
       if (ours.errors > 0 || theirs.errors > 0) {
         std::fprintf(stderr, "errors: limify %ld (first: %s), pgbench %ld\n", ours.errors,
                      first_error.c_str(), theirs.errors);
         rc = 1;
       }
     }
+  }
+  if (batch > 0) {
+    std::printf("batch%d: one caller, %d requests per Engine::CheckBatch (one pipelined round "
+                "trip); its p50/p99 are a whole batch's, its ratio is against limify's own "
+                "1-caller row\n",
+                batch, batch);
   }
   if (!own_dir.empty()) Run(std::string(LIMIFY_SOURCE_DIR) + "/scripts/pg-local stop " + own_dir);
   return rc;
