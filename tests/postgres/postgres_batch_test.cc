@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <pqxx/binarystring>
+#include <pqxx/transaction>
+
 #include "tests/postgres/postgres_harness.h"
 #include "tests/postgres/postgres_test_env.h"
 
@@ -30,7 +33,7 @@ struct BatchOp {
 // The ops of `rules`, one StepResult each, through ExecuteBatch in one call.
 std::vector<StepResult> RunBatch(PostgresStorage& storage, const std::vector<Rule>& rules,
                                  const std::vector<BatchOp>& batch,
-                                 const PostgresStorage::Hooks& hooks) {
+                                 const PostgresStorage::Hooks* hooks = nullptr) {
   std::deque<LimitApplication> apps(batch.size());  // the ops point into these
   std::vector<limify_storage_op> ops;
   std::vector<StepResult> results(batch.size());
@@ -48,7 +51,7 @@ std::vector<StepResult> RunBatch(PostgresStorage& storage, const std::vector<Rul
   }
   std::vector<int32_t> codes(batch.size(), -1);
   storage.ExecuteBatch(op_ptrs.data(), op_ptrs.size(), outs.data(), codes.data(), errs.data(),
-                       &hooks);
+                       hooks);
   for (size_t i = 0; i < batch.size(); ++i) {
     results[i].code = codes[i];
     if (codes[i] != LIMIFY_PLUGIN_OK) results[i].error = errors[i].message;
@@ -88,7 +91,7 @@ TEST(PostgresBatchTest, ABatchDecidesAsTheSameChecksOneByOne) {
     hooks.has_now = true;
     hooks.now_us = now;
     const uint64_t native_before = storage->counters().native.load();
-    const std::vector<StepResult> got = RunBatch(*storage, batched, batch, hooks);
+    const std::vector<StepResult> got = RunBatch(*storage, batched, batch, &hooks);
     size_t native_ops = 0;
     for (const BatchOp& op : batch) native_ops += batched[op.rule].algorithm_name != "quota";
     EXPECT_EQ(storage->counters().native.load() - native_before, native_ops);
@@ -118,6 +121,41 @@ TEST(PostgresBatchTest, ABatchDecidesAsTheSameChecksOneByOne) {
       EXPECT_EQ(a_expires, b_expires) << batched[r].keys[k];
     }
   }
+}
+
+TEST(PostgresBatchTest, AnOpThatTimesOutFailsAloneAndTheConnectionServesOn) {
+  constexpr int kTimeoutMs = 300;
+  auto storage = MakeCore("{\"url\": \"" + ServerUrl() + "\", \"statement_timeout_ms\": " +
+                          std::to_string(kTimeoutMs) +
+                          ", \"connect_timeout_ms\": 2000, \"sweep_interval_ms\": 0, "
+                          "\"pool_size\": 1}");
+  const std::string tag = UniqueName("batch_lock");
+  std::vector<Rule> rules;
+  for (const char* name : {"a", "locked", "b"}) {
+    rules.push_back(MakeRule("fixed_window", {Spec(10, kHour)}, tag + "_" + name));
+  }
+  ASSERT_EQ(Step(*storage, rules[1], 1).code, LIMIFY_PLUGIN_OK);  // the row to lock
+  auto holder = Connect();
+  pqxx::work lock(*holder);
+  lock.exec_params("SELECT 1 FROM limify.state WHERE key = $1 FOR UPDATE",
+                   pqxx::binarystring(rules[1].keys[0]));
+  const std::vector<StepResult> got = RunBatch(*storage, rules, {{0, 1, false}, {1, 1, false},
+                                                                 {2, 1, false}});
+  EXPECT_EQ(got[0].code, LIMIFY_PLUGIN_OK) << got[0];
+  EXPECT_EQ(got[1].code, LIMIFY_PLUGIN_TIMEOUT) << got[1];
+  EXPECT_EQ(got[2].code, LIMIFY_PLUGIN_OK) << got[2];
+  EXPECT_EQ(got[0].verdict.remaining, 9);
+  EXPECT_EQ(got[2].verdict.remaining, 9);
+  lock.abort();
+  // The one connection of the pool was kept and serves the next batch; the
+  // op that timed out consumed nothing.
+  const uint64_t connects = storage->Connects();
+  const std::vector<StepResult> after = RunBatch(*storage, rules, {{1, 1, false}, {0, 1, false}});
+  ASSERT_EQ(after[0].code, LIMIFY_PLUGIN_OK) << after[0];
+  ASSERT_EQ(after[1].code, LIMIFY_PLUGIN_OK) << after[1];
+  EXPECT_EQ(after[0].verdict.remaining, 8);
+  EXPECT_EQ(after[1].verdict.remaining, 8);
+  EXPECT_EQ(storage->Connects(), connects);
 }
 
 TEST(PostgresBatchTest, ThePluginAnswersAnInvalidOpAloneAndTheOthers) {
