@@ -1,6 +1,7 @@
 #include "plugins/storage/postgres/postgres_storage.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <cstdlib>
 #include <limits>
@@ -120,17 +121,20 @@ void WriteVerdict(const limify_verdict& v, limify_verdict* out) {
 // the server's clock).
 struct NativeParams {
   std::string keys, cost, specs, now;
-  const char* values[5];
+  const char* peek;
+  bool has_now;
 
   NativeParams(const limify_storage_op& op, const PostgresStorage::Hooks* hooks)
-      : keys(KeyArray(op.keys, op.n_keys)), cost(std::to_string(op.cost)), specs(SpecArray(op)) {
-    const bool has_now = hooks != nullptr && hooks->has_now;
+      : keys(KeyArray(op.keys, op.n_keys)),
+        cost(std::to_string(op.cost)),
+        specs(SpecArray(op)),
+        peek(op.mode == LIMIFY_MODE_PEEK ? "t" : "f"),
+        has_now(hooks != nullptr && hooks->has_now) {
     if (has_now) now = std::to_string(hooks->now_us);
-    values[0] = keys.c_str();
-    values[1] = cost.c_str();
-    values[2] = op.mode == LIMIFY_MODE_PEEK ? "t" : "f";
-    values[3] = specs.c_str();
-    values[4] = has_now ? now.c_str() : nullptr;
+  }
+  // For PQexecPrepared; valid while this object is neither changed nor moved.
+  std::array<const char*, 5> Values() const {
+    return {keys.c_str(), cost.c_str(), peek, specs.c_str(), has_now ? now.c_str() : nullptr};
   }
 };
 
@@ -277,10 +281,11 @@ int32_t PostgresStorage::Native(const char* statement, const limify_storage_op& 
   absl::StatusOr<Pool::Lease> lease = pool_.Acquire(deadline);
   if (!lease.ok()) return Fail(err, lease.status());
   const NativeParams params(op, hooks);
+  const std::array<const char*, 5> values = params.Values();
   limify_verdict v{};
   const absl::Status s = pool_.Run(*lease, deadline, op.algorithm, [&](pqxx::connection_base&) {
     PGconn* pg = lease->slot().pg;
-    const PgResult r(PQexecPrepared(pg, statement, 5, params.values, nullptr, nullptr, 0),
+    const PgResult r(PQexecPrepared(pg, statement, 5, values.data(), nullptr, nullptr, 0),
                      &PQclear);
     ReadVerdict(pg, r.get(), &v);
   });
@@ -343,8 +348,9 @@ void PostgresStorage::Pipeline(const limify_storage_op* const* ops,
     };
     if (PQenterPipelineMode(pg) != 1) throw broken("cannot enter pipeline mode");
     for (size_t k = 0; k < m; ++k) {
-      if (PQsendQueryPrepared(pg, statements[which[k]], 5, params[k].values, nullptr, nullptr,
-                              0) != 1 ||
+      const std::array<const char*, 5> values = params[k].Values();
+      if (PQsendQueryPrepared(pg, statements[which[k]], 5, values.data(), nullptr, nullptr, 0) !=
+              1 ||
           PQpipelineSync(pg) != 1) {
         throw broken("sending the batch");
       }
