@@ -2,9 +2,11 @@
 // check, with the server's clock (clock_timestamp(), integer microseconds).
 //
 // Paths. A built-in algorithm runs natively: one prepared statement calling
-// its SQL function (sql/postgres/002_functions.sql), which locks the rule's
-// rows in key order, decides every limit and consumes all or none, in one
-// round trip and with no explicit transaction. Any other algorithm (or
+// its SQL function (sql/postgres/002_functions.sql, made flat by
+// 003_flat_functions.sql), which locks the rule's rows in key order, decides
+// every limit and consumes all or none, in one round trip and with no
+// explicit transaction; it is sent with libpq's PQexecPrepared on the
+// pooled connection, and a batch's in libpq's pipeline mode. Any other algorithm (or
 // "native": false) takes the generic path: BEGIN, lock and read every state
 // (SELECT ... FOR UPDATE, inserting an empty row for a new key so that it
 // can be locked), run the host's apply here, write back, COMMIT; a peek reads
