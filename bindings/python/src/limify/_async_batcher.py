@@ -24,9 +24,10 @@ from .errors import LimifyError
 # Results are Decisions or the LimifyError each request met.
 DecideBatch = Callable[[Sequence[_lib.Request]], Sequence[Any]]
 
-# The most requests one round trip carries. Below the number of waiting tasks, the
-# loop runs the tasks of one batch while the next is in flight (the GIL is free then).
-MAX_BATCH = 32
+# The most requests one round trip carries: bounds the wait a batch adds. (With
+# 64 and 256 tasks on Redis, 64 did better than 16, 32 and 256 in one A/B run.)
+MAX_BATCH = 64
+
 
 _Item = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", _lib.Request]
 
