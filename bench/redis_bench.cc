@@ -382,6 +382,7 @@ int main(int argc, char** argv) {
                 "p99 us", "user us/chk", "redis-benchmark", "EVALSHA/s", "p50 us", "ratio");
     std::vector<std::string> server_lines;
     Ratios piped_vs_ours;
+    ServerTotals piped_server;
     std::vector<double> piped_rates;
     for (int t : threads) {
       // `rounds` pairs, ours then redis-benchmark's, so that both sides of
@@ -401,6 +402,7 @@ int main(int argc, char** argv) {
         ratios.Add(ours_runs.back().per_second, ref_runs.back().per_second);
         if (t == threads.back()) {  // the largest count also beside the pipelined ceiling
           const Result piped = RunRedisBenchmark(port, evalsha, 50, 16, 3 * n / 2);
+          piped_server.Add(s2, SnapServer(port, server_pid));
           piped_rates.push_back(piped.per_second);
           piped_vs_ours.Add(ours_runs.back().per_second, piped.per_second);
         }
@@ -421,6 +423,7 @@ int main(int argc, char** argv) {
                 piped_vs_ours.Spread().c_str());
     std::printf("  server per EVALSHA (CPU, read and write syscalls):\n");
     for (const std::string& line : server_lines) std::printf("    %s\n", line.c_str());
+    std::printf("    ceiling -c 50 -P 16: %s\n", piped_server.PerCall().c_str());
     if (!batches.empty()) std::printf("  (batch rows: one caller; p50/p99 of a whole batch)\n");
     for (int b : batches) {
       const Result ours = RunBatches(**engine, algorithm, b, seconds);
