@@ -90,6 +90,8 @@ _REDIS_ROW = re.compile(
     r"^\s*(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\|\s+-c\s+\d+\s+-P\s+\d+\s+([\d.]+)\s+([\d.]+)\s+(\d+)%")
 _REDIS_PIPED = re.compile(r"-c\s+(\d+)\s+-P\s+(\d+)\s+\(ceiling\)\s+([\d.]+)")
 _REDIS_MEMORY = re.compile(r"(\w+) (\d+) B;")
+# "  64 callers / ceiling: 73% (3 runs: 66%..79%)": the median of paired runs, ours then the ceiling's.
+_REDIS_VS_CEILING = re.compile(r"^\s*(\d+) callers / ceiling: (\d+)%\s*(.*)$")
 
 
 def redis_bench(text: str) -> dict:
@@ -108,6 +110,11 @@ def redis_bench(text: str) -> dict:
                          "user_cpu_us_per_check": float(m.group(5)),
                          "redis_benchmark_per_second": float(m.group(6)),
                          "redis_benchmark_p50_us": float(m.group(7)), "errors": "errors" in line})
+            continue
+        m = _REDIS_VS_CEILING.match(line)
+        if m and algorithm and ceilings and ceilings[-1]["algorithm"] == algorithm:
+            ceilings[-1].update(callers=int(m.group(1)), paired_percent=int(m.group(2)),
+                                spread=m.group(3).strip(" ()"))
             continue
         m = _REDIS_PIPED.search(line)
         if m and algorithm:

@@ -42,12 +42,12 @@ MODES = {
     # leaves those rows to the full run; capi_bench covers 1M keys through the C API.
     "quick": {"latency_threads": "1,4", "latency_seconds": "0.5", "peer_seconds": "0.5",
               "engine_filter": "keys:1/|BM_CheckRequest|BM_IdentityHash|BM_RouteMatch",
-              "gbench_min_time": "0.05", "seconds": 1, "python_seconds": "0.5", "redis_callers": "1,8,32",
+              "gbench_min_time": "0.05", "seconds": 1, "python_seconds": "0.5", "redis_callers": "1,8,64", "redis_rounds": "3",
               "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000",
               "go_benchtime": "0.2s", "criterion": ["--warm-up-time", "0.3", "--measurement-time", "1",
                                                     "--sample-size", "10", "--noplot"]},
     "full": {"latency_threads": "1,2,4,8,16", "latency_seconds": "2", "peer_seconds": "2", "engine_filter": ".", "gbench_min_time": "0.5",
-             "seconds": 3, "python_seconds": "3", "redis_callers": "1,2,8,32,64",
+             "seconds": 3, "python_seconds": "3", "redis_callers": "1,2,8,32,64", "redis_rounds": "3",
              "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000,10000000",
              "go_benchtime": "1s", "criterion": ["--noplot"]},
 }
@@ -315,7 +315,8 @@ def main() -> int:
         data["redis"] = runner.run(
             "redis_bench: limify beside redis-benchmark (same EVALSHA)",
             [str(bench_bin / "redis_bench"), "--url", redis_url or "", "--seconds", str(cfg["seconds"]),
-             "--threads", cfg["redis_callers"]], parse=parsers.redis_bench, skip_reason=no_redis)
+             "--threads", cfg["redis_callers"], "--rounds", cfg["redis_rounds"]],
+            parse=parsers.redis_bench, skip_reason=no_redis)
         after = runner.run("go-redis/redis_rate on the same redis-server (after)", peer_cmd,
                            parse=parsers.json_lines, skip_reason=peer_skip)
         data["redis_rate_runs"] = {"before": before, "after": after}

@@ -464,8 +464,10 @@ def redis(rep: Report) -> None:
                 "(50 clients, 16 requests in flight each) is the server's own ceiling for the script — approximately: on "
                 "2 cores redis-benchmark's own work competes with the server's, as limify's does.\n")
     for c in rb.get("pipelined_ceiling", []):
+        paired = (f" limify at {c['callers']} callers: {c['paired_percent']}% of it (the median of runs paired "
+                  f"with it{', ' + c['spread'] if c.get('spread') else ''})." if "paired_percent" in c else "")
         rep.add(f"\nredis-benchmark pipelined (-c {c['clients']} -P {c['pipeline']}), {c['algorithm']}: "
-                f"{num(c['per_second'])} EVALSHA/s — the server's own ceiling for this script.\n")
+                f"{num(c['per_second'])} EVALSHA/s — the server's own ceiling for this script.{paired}\n")
     if rr:
         runs = d.get("redis_rate_runs") or {}
 
