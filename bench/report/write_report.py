@@ -527,7 +527,8 @@ def python_peers(rep: Report) -> None:
     if rep.missing("Python binding beside", "Python benchmark"):
         return
     py = rep.d.get("python") or {}
-    rows = py.get("rows", [])
+    all_rows = py.get("rows", [])
+    rows = [r for r in all_rows if "tasks" not in r]  # threads; the async rows have their own table
     ours = {(r["storage"], r["threads"]): r["checks_per_s"] for r in rows
             if r.get("contender") == "limify" and r.get("checks_per_s") and "error" not in r}
     out = []
@@ -552,6 +553,7 @@ def python_peers(rep: Report) -> None:
             top = max(peers, key=lambda r: r["checks_per_s"])
             rep.headlines.append(f"- Python on {storage}, 1 thread: limify {num(mine)} checks/s vs the fastest peer "
                                  f"({top['contender']}) {num(top['checks_per_s'])} → {mine / top['checks_per_s']:.2f}×")
+    python_async(rep, [r for r in all_rows if "tasks" in r], rows)
     groups = sorted({r["contender"] for r in rows if "storage" in r})
     series = {}
     for storage in ("memory", "redis"):
@@ -565,6 +567,35 @@ def python_peers(rep: Report) -> None:
                 series[f"{storage}, {threads} thread(s)"] = vals
     rep.chart("python_peers", "grouped_bars", "Python: checks/s per library (log scale)", "checks per second",
               groups, series, log=True)
+
+
+def python_async(rep: Report, rows: list, thread_rows: list) -> None:
+    """One event loop on one thread with N tasks on Redis: limify's acheck beside limits.aio."""
+    if not rows:
+        return
+    by = {(r["contender"], r["tasks"]): r for r in rows if "error" not in r}
+    out = []
+    for r in rows:
+        if "error" in r:
+            out.append([r["contender"], r["tasks"], "not run", r["error"]])
+            continue
+        peer = by.get(("limits", r["tasks"]))
+        out.append([r["contender"], r["tasks"], num(r["checks_per_s"]),
+                    ratio(r["checks_per_s"], peer["checks_per_s"]) if r["contender"] == "limify" and peer else ""])
+    rep.add("\nThe async APIs on Redis, one event loop on one thread running N tasks (limify's `acheck` decides "
+            "concurrent calls together in one worker thread; `limits.aio` on redis-py's asyncio client):\n")
+    rep.add(table(["contender", "tasks", "checks/s", "limify / limits.aio"], out))
+    ok = [r for r in rows + thread_rows if r.get("storage") == "redis" and r.get("threads") == 1 and "error" not in r]
+    ours = [r for r in ok if r["contender"].startswith("limify")]
+    peers = [r for r in ok if not r["contender"].startswith("limify")]
+    if ours and peers:
+        best, top = max(ours, key=lambda r: r["checks_per_s"]), max(peers, key=lambda r: r["checks_per_s"])
+
+        def how(r: dict) -> str:
+            return r["contender"] + (f" async ({r['tasks']} tasks)" if "tasks" in r else "")
+        rep.headlines.append(f"- Python on redis, one thread, each side's fastest way: {how(best)} "
+                             f"{num(best['checks_per_s'])} checks/s vs {how(top)} {num(top['checks_per_s'])} → "
+                             f"{best['checks_per_s'] / top['checks_per_s']:.2f}×")
 
 
 def postgres(rep: Report) -> None:
