@@ -42,7 +42,7 @@ MODES = {
     # leaves those rows to the full run; capi_bench covers 1M keys through the C API.
     "quick": {"latency_threads": "1,4", "latency_seconds": "0.5", "peer_seconds": "0.5",
               "engine_filter": "keys:1/|BM_CheckRequest|BM_IdentityHash|BM_RouteMatch",
-              "gbench_min_time": "0.05", "seconds": 1, "python_seconds": "0.5", "redis_callers": "1,8,64", "redis_rounds": "3",
+              "gbench_min_time": "0.05", "seconds": 1, "python_seconds": "1", "redis_callers": "1,8,64", "redis_rounds": "3",
               "memory_keys": "10000,1000000,10000000", "redis_keys": "10000,1000000",
               "go_benchtime": "0.2s", "criterion": ["--warm-up-time", "0.3", "--measurement-time", "1",
                                                     "--sample-size", "10", "--noplot"]},

@@ -543,6 +543,9 @@ def python_peers(rep: Report) -> None:
                         "" if r["contender"].startswith("limify") else ratio(mine, r["checks_per_s"])])
     rep.add("Each thread checks identities round-robin from 1,000 user ids; on Redis the database is emptied "
             "first and the keys written are counted, so a limiter that silently failed open would show. "
+            "Every case runs once per round, the contenders in turn, and each figure is its case's median over "
+            "the rounds (one thread ping-ponging with redis-server swings by up to 4× on this VM with where the "
+            "scheduler puts the two). "
             "The last column is limify's check() checks/s over the peer's, same storage and threads.\n")
     rep.add(table(["contender", "storage", "threads", "checks/s", "limify / peer"], out))
     for storage in ("redis", "memory"):

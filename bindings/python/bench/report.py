@@ -6,8 +6,31 @@ import json
 import sys
 
 
+def medians(rows: list[dict]) -> list[dict]:
+    """One row per case (contender, storage, threads, tasks): the median of its rounds' checks/s.
+
+    A case with no successful round keeps its last error."""
+    cases: dict[tuple, list[dict]] = {}
+    for r in rows:
+        cases.setdefault((r["contender"], r.get("storage"), r.get("threads"), r.get("tasks")), []).append(r)
+    out = []
+    for runs in cases.values():
+        ok = sorted((r for r in runs if "error" not in r and "checks_per_s" in r), key=lambda r: r["checks_per_s"])
+        if not ok:
+            out.append(runs[-1])
+            continue
+        row = dict(ok[(len(ok) - 1) // 2])  # the median (the lower one for an even count)
+        row["rounds"] = [r["checks_per_s"] for r in ok]
+        out.append(row)
+    return out
+
+
+def load(path: str) -> list[dict]:
+    return medians([json.loads(line) for line in open(path) if line.strip()])
+
+
 def main(path: str) -> None:
-    rows = [json.loads(line) for line in open(path) if line.strip()]
+    rows = load(path)
     best: dict[tuple[str, int], int] = {}
     for r in rows:
         if "checks_per_s" in r and "error" not in r and r["contender"] == "limify" and "tasks" not in r:
@@ -75,6 +98,6 @@ def one_thread_summary(rows: list[dict]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1])
-    all_rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    all_rows = load(sys.argv[1])
     async_table(all_rows)
     one_thread_summary(all_rows)

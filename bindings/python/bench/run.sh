@@ -3,7 +3,11 @@
 # distributed-rate-limiter and limits, on the memory storage (where a peer has
 # one) and on one shared throwaway redis-server, at 1 and 8 threads, in one run.
 #
-#   bindings/python/bench/run.sh PREFIX [SECONDS]     (default 3 s per case)
+#   bindings/python/bench/run.sh PREFIX [SECONDS] [ROUNDS]   (default 3 s per case, 3 rounds)
+#
+# Every contender runs once per round, in turn, and the report keeps each case's
+# median: one thread ping-ponging with redis-server swings by up to 4x on this
+# kind of VM with where the scheduler puts the two (same core or not).
 #
 # Installs the peers from PyPI into venvs under build/h-python/bench (limifyrate
 # alone: it is imported as `limify` too); a peer that fails to install or run
@@ -14,6 +18,7 @@ die() { echo "bench/run.sh: $*" >&2; exit 2; }
 [ $# -ge 1 ] || die "usage: $0 PREFIX [SECONDS]"
 prefix=$(cd "$1" && pwd) || die "no such directory: $1"
 seconds=${2:-3}
+rounds=${3:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 pc=$(find "$prefix" -path '*/pkgconfig/limify.pc' -print -quit)
@@ -58,15 +63,18 @@ run() {  # run CONTENDER STORAGE
   [ "$1" = limify ] || [ "$1" = limify-batch ] || [ -n "${peer_venv[$1]:-}" ] || return 0
   "$py" "$here/bench_one.py" "$1" "$2" "$url" --threads 1 8 --seconds "$seconds" | tee -a "$results"
 }
-for storage in memory redis; do
-  run limify "$storage"
-  run limits "$storage"
+for round in $(seq "$rounds"); do
+  echo "== round $round of $rounds"
+  for storage in memory redis; do
+    run limify "$storage"
+    run limits "$storage"
+  done
+  run limify-batch redis
+  for contender in limify limits; do  # one event loop, many tasks: the async APIs
+    "$work/venv-limify/bin/python" "$here/bench_one.py" "$contender" redis "$url" --tasks 1 64 --seconds "$seconds" | tee -a "$results"
+  done
+  for peer in limifyrate pylimitx distributed-rate-limiter; do run "$peer" redis; done
 done
-run limify-batch redis
-for contender in limify limits; do  # one event loop, many tasks: the async APIs
-  "$work/venv-limify/bin/python" "$here/bench_one.py" "$contender" redis "$url" --tasks 1 64 --seconds "$seconds" | tee -a "$results"
-done
-for peer in limifyrate pylimitx distributed-rate-limiter; do run "$peer" redis; done
 
 echo
 "$work/venv-limify/bin/python" "$here/report.py" "$results"
