@@ -2,6 +2,7 @@
 // the connection working for the others, and many callers' commands share it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -130,6 +131,104 @@ TEST(RedisConnectionTest, SixtyFourThreadsWithSomeGivingUpEachGetOnlyTheirOwnRep
   EXPECT_EQ(answered.load() + gave_up.load(), 6400);
   EXPECT_GE(answered.load(), 6400 * 7 / 8);
   EXPECT_EQ(connection.connects(), 1u);
+}
+
+// The kernel rounds a socket's receive timeout up to its tick and a blocking
+// recv was measured returning ~10 ms (up to 16 ms) after it: a caller whose
+// reply never comes (BLPOP on an empty list, for 10 s) must still get TIMEOUT
+// close to its deadline, not one such recv later. Median of 5 tries per
+// deadline, as the machine is shared.
+TEST(RedisConnectionTest, ACallWhoseReplyNeverComesReturnsWithinThreeMsOfItsDeadline) {
+  const ConnectionConfig config = MainServer();
+  const std::string key = testing::UniqueName("blpop-empty");
+  for (const int deadline_ms : {2, 5, 12}) {
+    std::vector<double> late_ms;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      Connection connection(&config);  // a fresh one: the BLPOP stays pending on it
+      ReplyPtr reply[1];
+      std::string error;
+      ASSERT_EQ(connection.Call(Encode({"PING"}), 1, Clock::now() + milliseconds(3000), reply,
+                                &error),
+                LIMIFY_PLUGIN_OK)
+          << error;
+      const auto deadline = Clock::now() + milliseconds(deadline_ms);
+      EXPECT_EQ(connection.Call(Encode({"BLPOP", key, "10"}), 1, deadline, reply, &error),
+                LIMIFY_PLUGIN_TIMEOUT);
+      late_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - deadline).count());
+    }
+    std::sort(late_ms.begin(), late_ms.end());
+    EXPECT_LT(late_ms[2], 3.0) << "deadline " << deadline_ms << " ms: median lateness";
+  }
+}
+
+// A connect cut short by the caller's own deadline says nothing about the
+// server: the next caller connects at once, with no backoff.
+TEST(RedisConnectionTest, AConnectCutShortByTheCallersDeadlineDoesNotPutTheServerInBackoff) {
+  const ConnectionConfig config = MainServer();
+  Connection connection(&config);
+  ReplyPtr reply[1];
+  std::string error;
+  EXPECT_EQ(connection.Call(Encode({"PING"}), 1, Clock::now() + std::chrono::microseconds(5),
+                            reply, &error),
+            LIMIFY_PLUGIN_TIMEOUT);
+  ASSERT_EQ(connection.Call(Encode({"ECHO", "next"}), 1, Clock::now() + milliseconds(1000),
+                            reply, &error),
+            LIMIFY_PLUGIN_OK)
+      << error;
+  EXPECT_EQ(ReplyText(reply[0].get()), "next");
+}
+
+// A busy server stops reading: a caller with 20 ms writes a 16 MB command,
+// the socket fills, and its deadline passes mid-write. That is its own
+// timeout, not the connection's: the busy script's caller and a caller with
+// 2 s still get their replies, the rest of the big command goes out after,
+// and the stream stays in step (the value landed whole).
+TEST(RedisConnectionTest, AWriterWhoseDeadlinePassesMidWriteDoesNotFailTheOthers) {
+  const ConnectionConfig config = MainServer();
+  Connection connection(&config);
+  const std::string key = testing::UniqueName("big");
+  ReplyPtr reply[1];
+  std::string error;
+  ASSERT_EQ(connection.Call(Encode({"DEL", key}), 1, Clock::now() + milliseconds(3000), reply,
+                            &error),
+            LIMIFY_PLUGIN_OK)
+      << error;
+  const std::string busy = Encode(
+      {"EVAL",
+       "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+       "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 150000 return 7",
+       "0"});
+  std::atomic<int32_t> busy_code{-1}, patient_code{-1};
+  std::string busy_error, patient_error;
+  ReplyPtr busy_reply[1], patient_reply[1];
+  std::thread busy_caller([&] {
+    busy_code = connection.Call(busy, 1, Clock::now() + milliseconds(3000), busy_reply,
+                                &busy_error);
+  });
+  std::this_thread::sleep_for(milliseconds(20));  // the script runs
+  std::thread patient([&] {
+    std::this_thread::sleep_for(milliseconds(5));  // while the big command is being written
+    patient_code = connection.Call(Encode({"ECHO", "patient"}), 1,
+                                   Clock::now() + milliseconds(2000), patient_reply,
+                                   &patient_error);
+  });
+  const std::string value(16 << 20, 'v');
+  const std::string set = Encode({"SET", key, value});
+  EXPECT_EQ(connection.Call(set, 1, Clock::now() + milliseconds(20), reply, &error),
+            LIMIFY_PLUGIN_TIMEOUT);
+  busy_caller.join();
+  patient.join();
+  ASSERT_EQ(busy_code.load(), LIMIFY_PLUGIN_OK) << busy_error;
+  EXPECT_EQ(busy_reply[0]->integer, 7);
+  ASSERT_EQ(patient_code.load(), LIMIFY_PLUGIN_OK) << patient_error;
+  EXPECT_EQ(ReplyText(patient_reply[0].get()), "patient");
+  ASSERT_EQ(connection.Call(Encode({"STRLEN", key}), 1, Clock::now() + milliseconds(3000), reply,
+                            &error),
+            LIMIFY_PLUGIN_OK)
+      << error;
+  EXPECT_EQ(reply[0]->integer, 16 << 20);
+  EXPECT_EQ(connection.connects(), 1u);
+  connection.Call(Encode({"DEL", key}), 1, Clock::now() + milliseconds(3000), reply, &error);
 }
 
 }  // namespace

@@ -21,8 +21,11 @@ namespace limify::redis {
 namespace {
 
 constexpr auto kMaxBackoff = std::chrono::milliseconds(100);
-// The longest a blocking recv waits before its caller looks at the clock.
+// The receive timeout asked of the socket: a blocking recv wakes up about
+// this often to look at the clock.
 constexpr auto kRecvQuantum = std::chrono::milliseconds(1);
+// The least time left for which ReadSome still waits in a blocking recv.
+constexpr auto kMinBlockingRecvMargin = std::chrono::milliseconds(20);
 
 std::string ErrnoText(const char* what, int err) {
   return std::string(what) + ": " + std::strerror(err);
@@ -48,8 +51,11 @@ int32_t WaitFd(int fd, short events, Deadline deadline, std::string* error) {
   }
 }
 
-int32_t WriteAll(int fd, const char* data, size_t size, Deadline deadline, std::string* error) {
-  size_t done = 0;
+// Writes `data` by `deadline`; `*done` is how much went out, all of it on OK.
+int32_t WriteAll(int fd, const char* data, size_t size, Deadline deadline, size_t* done_out,
+                 std::string* error) {
+  size_t& done = *done_out;
+  done = 0;
   while (done < size) {
     const ssize_t n = ::send(fd, data + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
@@ -68,25 +74,38 @@ int32_t WriteAll(int fd, const char* data, size_t size, Deadline deadline, std::
   return LIMIFY_PLUGIN_OK;
 }
 
-// Waits for data and reads what is there (at least one byte). The socket
-// blocks with SO_RCVTIMEO = kRecvQuantum (see OpenSocket), so while more than
-// that is left the wait is the recv itself, one syscall instead of a poll and
-// a recv; the last stretch before the deadline is waited with a precise poll.
+// How long before a deadline ReadSome stops waiting in a blocking recv. The
+// kernel rounds SO_RCVTIMEO up to its tick (1 ms reads back as 4000 us at
+// HZ=250) and such a recv was measured returning ~10 ms, up to 16 ms, after
+// it was called: several ticks, and at least kMinBlockingRecvMargin. The tick
+// is the kernel's, the same for every socket: read once, from the first.
+Clock::duration BlockingRecvMargin(int fd) {
+  static const Clock::duration margin = [fd] {
+    timeval tv{};
+    socklen_t len = sizeof tv;
+    Clock::duration tick = kRecvQuantum;
+    if (::getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) == 0) {
+      tick = std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+    }
+    return std::max<Clock::duration>(kMinBlockingRecvMargin, 5 * tick);
+  }();
+  return margin;
+}
+
+// Waits a little for data and reads what is there: `*got` bytes, or none if
+// none came within about one receive timeout (the caller looks at its queue
+// and calls again); TIMEOUT once `deadline` has passed with nothing there.
+// The socket blocks with SO_RCVTIMEO = kRecvQuantum (see OpenSocket), so
+// while plenty of time is left the wait is the recv itself, one syscall
+// instead of a poll and a recv. Close to the deadline (and past it: a reply
+// already there is still taken) the recv does not block and the wait is a
+// precise poll.
 int32_t ReadSome(int fd, char* buf, size_t cap, Deadline deadline, size_t* got,
                  std::string* error) {
+  const bool precise = deadline - Clock::now() < BlockingRecvMargin(fd);
+  *got = 0;
   for (;;) {
-    const auto left = deadline - Clock::now();
-    if (left <= Clock::duration::zero()) {
-      *error = "timed out waiting for a reply";
-      return LIMIFY_PLUGIN_TIMEOUT;
-    }
-    int flags = 0;
-    if (left < kRecvQuantum) {
-      const int32_t rc = WaitFd(fd, POLLIN, deadline, error);
-      if (rc != LIMIFY_PLUGIN_OK) return rc;
-      flags = MSG_DONTWAIT;
-    }
-    const ssize_t n = ::recv(fd, buf, cap, flags);
+    const ssize_t n = ::recv(fd, buf, cap, precise ? MSG_DONTWAIT : 0);
     if (n > 0) {
       *got = static_cast<size_t>(n);
       return LIMIFY_PLUGIN_OK;
@@ -95,9 +114,16 @@ int32_t ReadSome(int fd, char* buf, size_t cap, Deadline deadline, size_t* got,
       *error = "connection closed by the server";
       return LIMIFY_PLUGIN_UNAVAILABLE;
     }
-    if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-    *error = ErrnoText("read", errno);
-    return LIMIFY_PLUGIN_UNAVAILABLE;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      *error = ErrnoText("read", errno);
+      return LIMIFY_PLUGIN_UNAVAILABLE;
+    }
+    if (!precise) return LIMIFY_PLUGIN_OK;  // the receive timeout: nothing yet
+    const int32_t rc =
+        WaitFd(fd, POLLIN, std::min<Deadline>(deadline, Clock::now() + kRecvQuantum), error);
+    if (rc == LIMIFY_PLUGIN_TIMEOUT && Clock::now() < deadline) return LIMIFY_PLUGIN_OK;
+    if (rc != LIMIFY_PLUGIN_OK) return rc;
   }
 }
 
@@ -144,6 +170,7 @@ int32_t ConnectAddress(const sockaddr* addr, socklen_t len, int family, Deadline
     ::close(fd);
     return LIMIFY_PLUGIN_UNAVAILABLE;
   }
+  BlockingRecvMargin(fd);  // reads the kernel's tick back now, off the reply path
   *out_fd = fd;
   return LIMIFY_PLUGIN_OK;
 }
@@ -199,7 +226,8 @@ int32_t Handshake(int fd, const ConnectionConfig& config, Deadline deadline,
     ++n;
   }
   if (n == 0) return LIMIFY_PLUGIN_OK;
-  int32_t rc = WriteAll(fd, out.data(), out.size(), deadline, error);
+  size_t sent = 0;
+  int32_t rc = WriteAll(fd, out.data(), out.size(), deadline, &sent, error);
   if (rc != LIMIFY_PLUGIN_OK) return rc;
   redisReader* reader = redisReaderCreate();
   if (reader == nullptr) {
@@ -226,7 +254,7 @@ int32_t Handshake(int fd, const ConnectionConfig& config, Deadline deadline,
     }
     size_t len = 0;
     rc = ReadSome(fd, buf, sizeof buf, deadline, &len, error);
-    if (rc == LIMIFY_PLUGIN_OK) redisReaderFeed(reader, buf, len);
+    if (rc == LIMIFY_PLUGIN_OK && len > 0) redisReaderFeed(reader, buf, len);
   }
   redisReaderFree(reader);
   return rc;
@@ -295,7 +323,7 @@ struct Connection::WakeChain {
     if (held != nullptr) held->state.store(Waiter::kDone, std::memory_order_release);
     held = nullptr;
   }
-  // Without the lock, once sealed: wakes the first, who wakes the rest.
+  // Once sealed (best without the lock): wakes the first, who wakes the rest.
   void WakeFirst() {
     if (first != nullptr) FutexWake(&first->state);
     first = nullptr;
@@ -439,6 +467,8 @@ int32_t Connection::EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline d
     connecting_ = true;
     lk.unlock();
     const Deadline connect_deadline = std::min(deadline, now + config_->connect_timeout);
+    // Cut short by the caller's own deadline, a connect says nothing about the server.
+    const bool callers_deadline = deadline < now + config_->connect_timeout;
     int fd = -1;
     std::string why;
     int32_t rc = OpenSocket(config_->endpoint, connect_deadline, &fd, &why);
@@ -454,8 +484,14 @@ int32_t Connection::EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline d
     }
     lk.lock();
     connecting_ = false;
-    ++connect_attempts_;
     state_cv_.notify_all();
+    if (rc == LIMIFY_PLUGIN_TIMEOUT && callers_deadline) {
+      // Not a failure: no backoff, and the callers waiting for this attempt
+      // (it does not count as one) try again themselves.
+      *error = "connecting to " + config_->endpoint.ToString() + ": " + why;
+      return LIMIFY_PLUGIN_TIMEOUT;
+    }
+    ++connect_attempts_;
     if (rc != LIMIFY_PLUGIN_OK) {
       ++failures_;
       const auto backoff = std::min<Clock::duration>(
@@ -473,23 +509,33 @@ int32_t Connection::EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline d
   }
 }
 
-void Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline) {
+bool Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline) {
   writing_ = true;
-  while (!outbuf_.empty() && !broken_) {
+  bool timed_out = false;
+  while (!outbuf_.empty() && !broken_ && !timed_out) {
     writebuf_.swap(outbuf_);
     in_flight_ += queued_;
     queued_ = 0;
     const int fd = fd_;
     lk.unlock();
     std::string why;
-    const int32_t rc = WriteAll(fd, writebuf_.data(), writebuf_.size(), deadline, &why);
-    writebuf_.clear();
+    size_t sent = 0;
+    const int32_t rc = WriteAll(fd, writebuf_.data(), writebuf_.size(), deadline, &sent, &why);
     lk.lock();
-    // A command cut short leaves the stream unusable.
-    if (rc != LIMIFY_PLUGIN_OK && !broken_) Fail(rc, why);
+    if (rc == LIMIFY_PLUGIN_TIMEOUT && !broken_) {
+      // Only this writer's deadline passed (the server reads slowly): the
+      // rest goes out first in the next Flush; a stuck server is caught by
+      // the stall check. Its commands stay counted in flight.
+      outbuf_.insert(0, writebuf_, sent, std::string::npos);
+      timed_out = true;
+    } else if (rc != LIMIFY_PLUGIN_OK && !broken_) {
+      Fail(rc, why);  // the stream is broken
+    }
+    writebuf_.clear();
   }
   writing_ = false;
   if (broken_) state_cv_.notify_all();
+  return !timed_out;
 }
 
 // Reads replies for everyone until `self` is done (false) or `deadline`
@@ -518,8 +564,12 @@ bool Connection::ReadReplies(std::unique_lock<std::mutex>& lk, Waiter* self, Dea
     // Commands held back while the server had enough in hand go out before
     // the reader waits again.
     if (!writing_ && !outbuf_.empty()) {
-      wake->Seal();  // Flush releases the lock
-      Flush(lk, deadline);
+      // The callers answered so far need not wait for the write.
+      wake->Seal();
+      wake->WakeFirst();
+      if (!Flush(lk, deadline) && self->state.load(std::memory_order_relaxed) != Waiter::kDone) {
+        return true;  // our deadline passed mid-write
+      }
       continue;
     }
     // The oldest request waits too long: the server is stuck, not slow.
@@ -544,6 +594,9 @@ bool Connection::ReadReplies(std::unique_lock<std::mutex>& lk, Waiter* self, Dea
       Fail(rc, why);
       return false;
     }
+    // Nothing yet: look at the queue again (a write cut short by its
+    // caller's deadline left the rest of it there).
+    if (got == 0) continue;
     redisReaderFeed(reader_, readbuf_, got);
   }
   // Replies already read for others are delivered now, not by the next reader.

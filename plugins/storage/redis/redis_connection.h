@@ -102,7 +102,9 @@ class Connection {
 
   int32_t EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline deadline,
                           std::string* error);
-  void Flush(std::unique_lock<std::mutex>& lk, Deadline deadline);
+  // Writes everything queued; false if `deadline` passed first, the rest
+  // staying queued (the connection is fine: only this caller ran out).
+  bool Flush(std::unique_lock<std::mutex>& lk, Deadline deadline);
   bool ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self, Deadline deadline,
                      WakeChain* wake);
   bool ReadReplies(std::unique_lock<std::mutex>& lk, Waiter* self, Deadline deadline,
@@ -131,7 +133,7 @@ class Connection {
   Slot* tail_ = nullptr;
   Waiter* lead_ = nullptr;    // woken to take the reader role, not there yet
   size_t queued_ = 0;         // commands in outbuf_
-  size_t in_flight_ = 0;      // commands written, not answered yet
+  size_t in_flight_ = 0;      // commands handed to a write, not answered yet
   std::vector<std::unique_ptr<Slot>> slots_;  // every slot ever made
   std::vector<Slot*> free_slots_;             // reused: a call allocates nothing
   uint64_t connect_attempts_ = 0;
