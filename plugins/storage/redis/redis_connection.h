@@ -31,14 +31,17 @@
 // writing, waiting and reading. A caller whose deadline passes before its
 // reply returns TIMEOUT and abandons its request, which stays queued so that
 // its reply, when it comes, is read and dropped: one caller's short deadline
-// does not break the connection for the others. The connection is failed as
-// a whole only when the stream itself is broken (a write cut short, a read
+// does not break the connection for the others. A writer whose deadline
+// passes mid-write leaves the rest queued, first, for the next writer (the
+// reader looks at the queue at least every receive timeout). The connection
+// is failed as a whole only when the stream itself is broken (a write or read
 // error, a protocol error) or stalled (the oldest request unanswered for
 // twice the command timeout). Failing shuts the socket down, completes every
 // queued request with the error (TIMEOUT or UNAVAILABLE) and reconnects on
 // next use, once the I/O roles are released. Failed connects back off (1 ms
 // doubling to 100 ms), answering UNAVAILABLE meanwhile, so a server that is
-// down costs callers microseconds, not a connect timeout each.
+// down costs callers microseconds, not a connect timeout each; a connect cut
+// short by its caller's deadline, before connect_timeout, is no failure.
 #ifndef LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_CONNECTION_H_
 #define LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_CONNECTION_H_
 
