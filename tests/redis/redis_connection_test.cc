@@ -196,8 +196,10 @@ TEST(RedisConnectionTest, AWriterWhoseDeadlinePassesMidWriteDoesNotFailTheOthers
   const std::string busy = Encode(
       {"EVAL",
        "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
-       "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 150000 return 7",
+       "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 400000 return 7",
        "0"});
+  // Built first: under a sanitizer 16 MB take long to fill.
+  const std::string set = Encode({"SET", key, std::string(16 << 20, 'v')});
   std::atomic<int32_t> busy_code{-1}, patient_code{-1};
   std::string busy_error, patient_error;
   ReplyPtr busy_reply[1], patient_reply[1];
@@ -205,15 +207,15 @@ TEST(RedisConnectionTest, AWriterWhoseDeadlinePassesMidWriteDoesNotFailTheOthers
     busy_code = connection.Call(busy, 1, Clock::now() + milliseconds(3000), busy_reply,
                                 &busy_error);
   });
-  std::this_thread::sleep_for(milliseconds(20));  // the script runs
+  // The script runs (for 400 ms: copying 16 MB into the connection's buffer
+  // takes long under a sanitizer).
+  std::this_thread::sleep_for(milliseconds(20));
   std::thread patient([&] {
     std::this_thread::sleep_for(milliseconds(5));  // while the big command is being written
     patient_code = connection.Call(Encode({"ECHO", "patient"}), 1,
                                    Clock::now() + milliseconds(2000), patient_reply,
                                    &patient_error);
   });
-  const std::string value(16 << 20, 'v');
-  const std::string set = Encode({"SET", key, value});
   EXPECT_EQ(connection.Call(set, 1, Clock::now() + milliseconds(20), reply, &error),
             LIMIFY_PLUGIN_TIMEOUT);
   busy_caller.join();
