@@ -5,6 +5,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -339,7 +340,7 @@ void PostgresStorage::Pipeline(const limify_storage_op* const* ops,
   std::vector<NativeParams> params;
   params.reserve(m);
   for (size_t i : which) params.emplace_back(*ops[i], hooks);
-  std::vector<absl::Status> answers(m, absl::UnknownError("postgres: batch: no answer"));
+  std::vector<std::optional<absl::Status>> answers(m);  // nullopt: no answer came
   std::vector<limify_verdict> verdicts(m);
   const absl::Status s = pool_.Run(*lease, deadline, "batch", [&](pqxx::connection_base&) {
     PGconn* pg = lease->slot().pg;
@@ -380,9 +381,9 @@ void PostgresStorage::Pipeline(const limify_storage_op* const* ops,
   for (size_t k = 0; k < m; ++k) {
     const size_t i = which[k];
     // An op answered before the connection failed did run: keep its answer.
-    const absl::Status& answer = answers[k].code() == absl::StatusCode::kUnknown && !s.ok()
-                                     ? s
-                                     : answers[k];
+    const absl::Status answer =
+        answers[k].has_value() ? *answers[k]
+                               : (s.ok() ? absl::UnknownError("postgres: batch: no answer") : s);
     if (!answer.ok()) {
       codes[i] = Fail(errs[i], answer);
       continue;
