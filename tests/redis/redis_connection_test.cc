@@ -233,5 +233,52 @@ TEST(RedisConnectionTest, AWriterWhoseDeadlinePassesMidWriteDoesNotFailTheOthers
   connection.Call(Encode({"DEL", key}), 1, Clock::now() + milliseconds(3000), reply, &error);
 }
 
+// A caller whose deadline passes while its command still waits, wholly
+// unsent, in the connection's buffer (a 16 MB write fills the socket of a
+// busy server) takes it back: the server never runs it, so a TIMEOUT is not
+// also a counted hit.
+TEST(RedisConnectionTest, ACommandStillUnsentWhenItsCallerGivesUpIsNeverSent) {
+  const ConnectionConfig config = MainServer();
+  Connection connection(&config);
+  const std::string counter = testing::UniqueName("unsent");
+  const std::string big = testing::UniqueName("big");
+  const std::string busy = Encode(
+      {"EVAL",
+       "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+       "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 400000 return 7",
+       "0"});
+  const std::string set = Encode({"SET", big, std::string(16 << 20, 'v')});
+  std::atomic<int32_t> busy_code{-1}, set_code{-1};
+  std::string busy_error, set_error;
+  ReplyPtr busy_reply[1], set_reply[1];
+  std::thread busy_caller([&] {
+    busy_code = connection.Call(busy, 1, Clock::now() + milliseconds(3000), busy_reply,
+                                &busy_error);
+  });
+  std::this_thread::sleep_for(milliseconds(20));  // the script runs
+  std::thread writer([&] {
+    set_code = connection.Call(set, 1, Clock::now() + milliseconds(3000), set_reply, &set_error);
+  });
+  // The socket is full and the writer waits (copying 16 MB takes long under a sanitizer).
+  std::this_thread::sleep_for(milliseconds(100));
+  ReplyPtr reply[1];
+  std::string error;
+  EXPECT_EQ(connection.Call(Encode({"INCR", counter}), 1, Clock::now() + milliseconds(10), reply,
+                            &error),
+            LIMIFY_PLUGIN_TIMEOUT);
+  busy_caller.join();
+  writer.join();
+  ASSERT_EQ(busy_code.load(), LIMIFY_PLUGIN_OK) << busy_error;
+  ASSERT_EQ(set_code.load(), LIMIFY_PLUGIN_OK) << set_error;
+  ASSERT_EQ(connection.Call(Encode({"EXISTS", counter}), 1, Clock::now() + milliseconds(3000),
+                            reply, &error),
+            LIMIFY_PLUGIN_OK)
+      << error;
+  EXPECT_EQ(reply[0]->integer, 0) << "the abandoned INCR reached the server";
+  EXPECT_EQ(connection.connects(), 1u);
+  connection.Call(Encode({"DEL", big, counter}), 1, Clock::now() + milliseconds(3000), reply,
+                  &error);
+}
+
 }  // namespace
 }  // namespace limify::redis

@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <new>
 
 #include "limify/plugin.h"
 
@@ -284,6 +286,33 @@ void FutexWake(std::atomic<uint32_t>* word) {
             nullptr, 0);
 }
 
+// Gives a role back on every way out of a scope: calls `release(unwinding)`,
+// `unwinding` telling whether an exception is leaving the scope.
+template <typename Release>
+class RoleGuard {
+ public:
+  explicit RoleGuard(Release release)
+      : release_(std::move(release)), exceptions_(std::uncaught_exceptions()) {}
+  RoleGuard(const RoleGuard&) = delete;
+  RoleGuard& operator=(const RoleGuard&) = delete;
+  ~RoleGuard() { release_(std::uncaught_exceptions() > exceptions_); }
+
+ private:
+  Release release_;
+  const int exceptions_;
+};
+
+// Failing must not fail: a text that needs memory there is none of is left
+// empty (the code still says what happened).
+template <typename Make>
+void SetText(std::string* to, Make make) noexcept {
+  try {
+    *to = make();
+  } catch (const std::bad_alloc&) {
+    to->clear();
+  }
+}
+
 }  // namespace
 
 // How a caller waits: a futex word of its own, which the reader (or the
@@ -300,6 +329,12 @@ struct Connection::Waiter {
   int32_t code = LIMIFY_PLUGIN_OK;
   std::atomic<uint32_t> state{kWaiting};
   Waiter* wake_next = nullptr;  // set before kDone: whom to wake on the way out
+
+  // Once kDone: wakes the next in the chain, if not done yet.
+  void WakeNext() {
+    if (wake_next != nullptr) FutexWake(&wake_next->state);
+    wake_next = nullptr;
+  }
 };
 
 // The callers a reader has answered, to be woken one after the other: each
@@ -338,6 +373,8 @@ struct Connection::Slot {
   int got = 0;
   Waiter* waiter = nullptr;
   Deadline sent_at{};
+  uint64_t begin = 0;  // its commands' offset in the stream (see out_start_)
+  size_t bytes = 0;
   Slot* next = nullptr;
 };
 
@@ -356,6 +393,7 @@ void Connection::CloseSocket() {
 
 Connection::Slot* Connection::AcquireSlot() {
   if (free_slots_.empty()) {
+    free_slots_.reserve(slots_.size() + 1);  // so ReleaseSlot never allocates (nor throws)
     slots_.push_back(std::make_unique<Slot>());
     return slots_.back().get();
   }
@@ -385,10 +423,14 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
   std::unique_lock<std::mutex> lk(mu_);
   const int32_t rc = EnsureConnected(lk, deadline, error);
   if (rc != LIMIFY_PLUGIN_OK) return rc;
+  // What may throw first, while nothing has changed.
+  outbuf_.reserve(outbuf_.size() + commands.size());
   Slot* s = AcquireSlot();
   s->expected = n;
   s->waiter = &w;
   s->sent_at = Clock::now();
+  s->begin = out_start_ + outbuf_.size();
+  s->bytes = commands.size();
   outbuf_.append(commands);
   queued_ += static_cast<size_t>(n);
   if (tail_ != nullptr) {
@@ -397,7 +439,7 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
     head_ = s;
   }
   tail_ = s;
-  if (!writing_ && in_flight_ < kWriteAheadCommands) Flush(lk, deadline);
+  if (!writing_ && in_flight_ < kWriteAheadCommands) Flush(lk, deadline, &w);
   for (;;) {
     // Under the lock here: the state changes only under it.
     const uint32_t state = w.state.load(std::memory_order_acquire);
@@ -410,15 +452,19 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
       lead_ = nullptr;
       reading_ = true;
       WakeChain wake;
-      const bool timed_out = ReadUntilDone(lk, &w, deadline, &wake);
-      if (timed_out) s->waiter = nullptr;  // abandoned, before passing the role on
-      ReleaseReader();
-      lk.unlock();
-      wake.WakeFirst();
+      RoleGuard release_reader([&](bool unwinding) {
+        if (!lk.owns_lock()) lk.lock();
+        if (unwinding) Fail(LIMIFY_PLUGIN_UNAVAILABLE, "an exception while reading");
+        wake.Seal();
+        ReleaseReader();
+        lk.unlock();
+        wake.WakeFirst();
+      });
+      if (ReadReplies(lk, &w, deadline, &wake)) Abandon(s);  // before passing the role on
       break;  // done (or failed), or gave up
     }
     if (Clock::now() >= deadline) {
-      s->waiter = nullptr;  // gave up: the reader drops the reply
+      Abandon(s);
       break;
     }
     lk.unlock();
@@ -434,7 +480,7 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
     *error = config_->endpoint.ToString() + ": timed out waiting for a reply";
     return LIMIFY_PLUGIN_TIMEOUT;
   }
-  if (w.wake_next != nullptr) FutexWake(&w.wake_next->state);  // the next in the chain
+  w.WakeNext();
   return w.code;
 }
 
@@ -464,27 +510,33 @@ int32_t Connection::EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline d
       *error = last_error_ + " (reconnecting)";
       return LIMIFY_PLUGIN_UNAVAILABLE;
     }
-    connecting_ = true;
-    lk.unlock();
     const Deadline connect_deadline = std::min(deadline, now + config_->connect_timeout);
     // Cut short by the caller's own deadline, a connect says nothing about the server.
     const bool callers_deadline = deadline < now + config_->connect_timeout;
     int fd = -1;
     std::string why;
-    int32_t rc = OpenSocket(config_->endpoint, connect_deadline, &fd, &why);
-    if (rc == LIMIFY_PLUGIN_OK) {
-      rc = Handshake(fd, *config_, connect_deadline, &why);
-      if (rc != LIMIFY_PLUGIN_OK) ::close(fd);
+    int32_t rc = LIMIFY_PLUGIN_OK;
+    redisReader* reader = nullptr;
+    {
+      connecting_ = true;
+      RoleGuard release_connecting([&](bool) {
+        if (!lk.owns_lock()) lk.lock();
+        connecting_ = false;
+        state_cv_.notify_all();
+      });
+      lk.unlock();
+      rc = OpenSocket(config_->endpoint, connect_deadline, &fd, &why);
+      if (rc == LIMIFY_PLUGIN_OK) {
+        rc = Handshake(fd, *config_, connect_deadline, &why);
+        if (rc != LIMIFY_PLUGIN_OK) ::close(fd);
+      }
+      reader = rc == LIMIFY_PLUGIN_OK ? redisReaderCreate() : nullptr;
+      if (rc == LIMIFY_PLUGIN_OK && reader == nullptr) {
+        ::close(fd);
+        why = "out of memory";
+        rc = LIMIFY_PLUGIN_INTERNAL;
+      }
     }
-    redisReader* reader = rc == LIMIFY_PLUGIN_OK ? redisReaderCreate() : nullptr;
-    if (rc == LIMIFY_PLUGIN_OK && reader == nullptr) {
-      ::close(fd);
-      why = "out of memory";
-      rc = LIMIFY_PLUGIN_INTERNAL;
-    }
-    lk.lock();
-    connecting_ = false;
-    state_cv_.notify_all();
     if (rc == LIMIFY_PLUGIN_TIMEOUT && callers_deadline) {
       // Not a failure: no backoff, and the callers waiting for this attempt
       // (it does not count as one) try again themselves.
@@ -509,11 +561,22 @@ int32_t Connection::EnsureConnected(std::unique_lock<std::mutex>& lk, Deadline d
   }
 }
 
-bool Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline) {
+bool Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline, Waiter* self) {
   writing_ = true;
+  RoleGuard release_writer([&](bool unwinding) {
+    if (!lk.owns_lock()) lk.lock();
+    if (unwinding) {
+      writebuf_.clear();  // not to be swapped back into outbuf_
+      Fail(LIMIFY_PLUGIN_UNAVAILABLE, "an exception while writing");
+    }
+    writing_ = false;
+    if (broken_) state_cv_.notify_all();
+  });
   bool timed_out = false;
   while (!outbuf_.empty() && !broken_ && !timed_out) {
     writebuf_.swap(outbuf_);
+    out_start_ += writebuf_.size();
+    handed_end_ = out_start_;
     in_flight_ += queued_;
     queued_ = 0;
     const int fd = fd_;
@@ -521,34 +584,29 @@ bool Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline) {
     std::string why;
     size_t sent = 0;
     const int32_t rc = WriteAll(fd, writebuf_.data(), writebuf_.size(), deadline, &sent, &why);
+    if (self != nullptr && self->state.load(std::memory_order_acquire) == Waiter::kDone) {
+      self->WakeNext();  // answered meanwhile: the rest of its chain need not wait for our writes
+    }
     lk.lock();
     if (rc == LIMIFY_PLUGIN_TIMEOUT && !broken_) {
       // Only this writer's deadline passed (the server reads slowly): the
       // rest goes out first in the next Flush; a stuck server is caught by
       // the stall check. Its commands stay counted in flight.
       outbuf_.insert(0, writebuf_, sent, std::string::npos);
+      out_start_ -= writebuf_.size() - sent;
       timed_out = true;
     } else if (rc != LIMIFY_PLUGIN_OK && !broken_) {
       Fail(rc, why);  // the stream is broken
     }
     writebuf_.clear();
   }
-  writing_ = false;
-  if (broken_) state_cv_.notify_all();
   return !timed_out;
 }
 
 // Reads replies for everyone until `self` is done (false) or `deadline`
 // passes (true: the caller gives up; the connection stays). The callers
-// whose replies came in are chained in `wake`, sealed on return, to be woken
-// once the lock is released.
-bool Connection::ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self,
-                               Deadline deadline, WakeChain* wake) {
-  const bool timed_out = ReadReplies(lk, self, deadline, wake);
-  wake->Seal();
-  return timed_out;
-}
-
+// whose replies came in are chained in `wake`, to be sealed and woken by the
+// caller.
 bool Connection::ReadReplies(std::unique_lock<std::mutex>& lk, Waiter* self, Deadline deadline,
                              WakeChain* wake) {
   while (self->state.load(std::memory_order_relaxed) != Waiter::kDone) {
@@ -567,7 +625,8 @@ bool Connection::ReadReplies(std::unique_lock<std::mutex>& lk, Waiter* self, Dea
       // The callers answered so far need not wait for the write.
       wake->Seal();
       wake->WakeFirst();
-      if (!Flush(lk, deadline) && self->state.load(std::memory_order_relaxed) != Waiter::kDone) {
+      if (!Flush(lk, deadline, nullptr) &&
+          self->state.load(std::memory_order_relaxed) != Waiter::kDone) {
         return true;  // our deadline passed mid-write
       }
       continue;
@@ -654,19 +713,44 @@ void Connection::ReleaseReader() {
   state_cv_.notify_all();
 }
 
-void Connection::Fail(int32_t code, const std::string& message) {
+// Its caller gives up on `slot`. A command still wholly unsent is taken out
+// of the output buffer and the queue, never to be sent; one handed to a
+// write, even in part, stays, its replies to be read and dropped.
+void Connection::Abandon(Slot* slot) {
+  if (slot->begin < out_start_) {
+    slot->waiter = nullptr;
+    return;
+  }
+  Slot* prev = nullptr;
+  for (Slot* q = head_; q != slot; q = q->next) prev = q;
+  outbuf_.erase(slot->begin - out_start_, slot->bytes);
+  if (slot->begin < handed_end_) {  // the rest of a write cut short: counted in flight
+    in_flight_ -= static_cast<size_t>(slot->expected);
+    handed_end_ -= slot->bytes;
+  } else {
+    queued_ -= static_cast<size_t>(slot->expected);
+  }
+  for (Slot* q = slot->next; q != nullptr; q = q->next) q->begin -= slot->bytes;
+  (prev != nullptr ? prev->next : head_) = slot->next;
+  if (tail_ == slot) tail_ = prev;
+  ReleaseSlot(slot);
+}
+
+void Connection::Fail(int32_t code, std::string_view message) noexcept {
   broken_ = true;
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);  // wakes the role holders
   outbuf_.clear();
   queued_ = in_flight_ = 0;
-  last_error_ = config_->endpoint.ToString() + ": " + message;
+  handed_end_ = out_start_;
+  SetText(&last_error_,
+          [&] { return config_->endpoint.ToString() + ": " + std::string(message); });
   for (Slot* q = head_; q != nullptr;) {
     Slot* next = q->next;
     Waiter* w = q->waiter;
     ReleaseSlot(q);
     if (w != nullptr) {
       w->code = code;
-      *w->error = last_error_;
+      SetText(w->error, [&] { return last_error_; });
       w->state.store(Waiter::kDone, std::memory_order_release);
       FutexWake(&w->state);
     }

@@ -29,9 +29,12 @@
 //
 // Deadlines. Every wait is bounded by the caller's deadline: connecting,
 // writing, waiting and reading. A caller whose deadline passes before its
-// reply returns TIMEOUT and abandons its request, which stays queued so that
-// its reply, when it comes, is read and dropped: one caller's short deadline
-// does not break the connection for the others. A writer whose deadline
+// reply returns TIMEOUT and abandons its request. If its command is still
+// wholly unsent in the output buffer, it is taken out, never to be sent (the
+// server must not act on a request reported as timed out); otherwise the
+// request stays queued so that its reply, when it comes, is read and
+// dropped: one caller's short deadline does not break the connection for the
+// others. A writer whose deadline
 // passes mid-write leaves the rest queued, first, for the next writer (the
 // reader looks at the queue at least every receive timeout). The connection
 // is failed as a whole only when the stream itself is broken (a write or read
@@ -42,6 +45,12 @@
 // doubling to 100 ms), answering UNAVAILABLE meanwhile, so a server that is
 // down costs callers microseconds, not a connect timeout each; a connect cut
 // short by its caller's deadline, before connect_timeout, is no failure.
+//
+// Exceptions. The roles (connecting, writing, reading) are given back on
+// every way out, an exception included (a std::bad_alloc building an error
+// text, say): a role left held would stall every later caller. An exception
+// while writing or reading fails the connection, whose stream may then be
+// out of step; failing itself never throws.
 #ifndef LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_CONNECTION_H_
 #define LIMIFY_PLUGINS_STORAGE_REDIS_REDIS_CONNECTION_H_
 
@@ -107,14 +116,15 @@ class Connection {
                           std::string* error);
   // Writes everything queued; false if `deadline` passed first, the rest
   // staying queued (the connection is fine: only this caller ran out).
-  bool Flush(std::unique_lock<std::mutex>& lk, Deadline deadline);
-  bool ReadUntilDone(std::unique_lock<std::mutex>& lk, Waiter* self, Deadline deadline,
-                     WakeChain* wake);
+  // `self`, the writer's own request if it has one, may be answered
+  // meanwhile: its wake is passed on at once, not after the last write.
+  bool Flush(std::unique_lock<std::mutex>& lk, Deadline deadline, Waiter* self);
   bool ReadReplies(std::unique_lock<std::mutex>& lk, Waiter* self, Deadline deadline,
                    WakeChain* wake);
   void ReleaseReader();
   void Deliver(redisReply* reply, Waiter* self, WakeChain* wake);
-  void Fail(int32_t code, const std::string& message);
+  void Abandon(Slot* slot);
+  void Fail(int32_t code, std::string_view message) noexcept;
   void CloseSocket();
   Slot* AcquireSlot();
   void ReleaseSlot(Slot* slot);
@@ -132,13 +142,18 @@ class Connection {
   bool reading_ = false;
   std::string outbuf_;    // commands not yet written
   std::string writebuf_;  // the writer's batch, swapped with outbuf_
+  // Offsets in the stream of commands: where outbuf_ starts (all before it
+  // handed to a write), and the end of what has been counted in in_flight_
+  // (past out_start_ when a write cut short left its rest in outbuf_).
+  uint64_t out_start_ = 0;
+  uint64_t handed_end_ = 0;
   Slot* head_ = nullptr;  // requests awaiting replies, in write order
   Slot* tail_ = nullptr;
   Waiter* lead_ = nullptr;    // woken to take the reader role, not there yet
   size_t queued_ = 0;         // commands in outbuf_
   size_t in_flight_ = 0;      // commands handed to a write, not answered yet
   std::vector<std::unique_ptr<Slot>> slots_;  // every slot ever made
-  std::vector<Slot*> free_slots_;             // reused: a call allocates nothing
+  std::vector<Slot*> free_slots_;  // reused: a call allocates nothing; room for every slot
   uint64_t connect_attempts_ = 0;
   int failures_ = 0;         // consecutive failed connects
   Deadline retry_at_{};      // no connect before this (backoff)
