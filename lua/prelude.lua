@@ -6,6 +6,9 @@
 --   now    "" in production: the time is Redis TIME. Only tests pass a value.
 --   cost   >= 1;  peek "1" decides without consuming
 --   L P B  limit, period (us), burst (0 = the algorithm's default)
+-- or, for m checks at once (a batch; all keys in one slot on a cluster):
+--   EVALSHA <sha> <keys of all> keys..  * now m  n_1 cost_1 peek_1 L P B.. ..  n_m ..
+--   replying {reply_1, .., reply_m}, each as below or an error of its own.
 -- Reply: {allowed, limit, remaining, reset_after_us, retry_after_us, binding}
 --   exactly what the generic path's apply gives (engine/limit_applier.cc):
 --   each limit is first asked without consuming, and only when all allow is
@@ -53,8 +56,8 @@ local function exact(x)
   return x
 end
 
-local function now_us()
-  if ARGV[1] ~= '' then return tonumber(ARGV[1]) end
+local function now_us(arg)
+  if arg ~= '' then return tonumber(arg) end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
@@ -84,24 +87,41 @@ local function waits_longer(a, b)
   return a[5] > b[5]
 end
 
--- Runs algorithm A over every key. A provides:
+-- Decides one check with algorithm A: its keys are KEYS[k0+1 .. k0+n], its
+-- limits ARGV[a0+1 .. a0+3n] (L P B each). A provides:
 --   A.capacity(L, B)                  -> verdict.limit
 --   A.load(key, L, P, B)              -> st (fresh when missing or mis-sized)
 --   A.step(st, L, P, B, now, cost, peek)
 --       -> allowed, never, remaining, reset_after, retry_after
 --       (when allowed and not peek it records the new state in st)
 --   A.save(key, st, at_ms)            (at_ms from expire_at; 0 drops the key)
-local function run(A)
-  local now = now_us()
-  local cost = tonumber(ARGV[2])
-  local peek = ARGV[3] == '1'
-  local n = #KEYS
+local function decide(A, now, k0, n, cost, peek, a0)
+  inexact = false
+  if n == 1 then
+    -- The common case, without the tables and the closure of several limits.
+    local L, P, B = tonumber(ARGV[a0 + 1]), tonumber(ARGV[a0 + 2]), tonumber(ARGV[a0 + 3])
+    if B == 0 then B = L end
+    local key = KEYS[k0 + 1]
+    local st = A.load(key, L, P, B)
+    local allowed, never, remaining, reset, retry = A.step(st, L, P, B, now, cost, peek)
+    if inexact then return {-1} end
+    reset = max0(reset)
+    local r = 0
+    if not allowed then
+      if never then r = -1 else r = retry; if r < 1 then r = 1 end end
+    elseif not peek then
+      A.save(key, st, expire_at(now, reset))
+    end
+    return {allowed and 1 or 0, A.capacity(L, B), max0(remaining), reset, r, 0}
+  end
+
   local specs, states = {}, {}
   for i = 1, n do
-    local L, P, B = tonumber(ARGV[1 + 3 * i]), tonumber(ARGV[2 + 3 * i]), tonumber(ARGV[3 + 3 * i])
+    local L, P, B = tonumber(ARGV[a0 + 3 * i - 2]), tonumber(ARGV[a0 + 3 * i - 1]),
+                    tonumber(ARGV[a0 + 3 * i])
     if B == 0 then B = L end
     specs[i] = {L, P, B}
-    states[i] = A.load(KEYS[i], L, P, B)
+    states[i] = A.load(KEYS[k0 + i], L, P, B)
   end
 
   -- One step, clamped as the algorithm plugins clamp (algorithm_plugin.h).
@@ -115,14 +135,6 @@ local function run(A)
     return {allowed and 1 or 0, A.capacity(s[1], s[3]), max0(remaining), max0(reset), r}
   end
 
-  if n == 1 then
-    local v = verdict(1, peek)
-    if inexact then return {-1} end
-    if v[1] == 1 and not peek then A.save(KEYS[1], states[1], expire_at(now, v[4])) end
-    v[6] = 0
-    return v
-  end
-
   local v, all = {}, true
   for i = 1, n do
     v[i] = verdict(i, true)
@@ -133,7 +145,7 @@ local function run(A)
   end
   if inexact then return {-1} end
   if all and not peek then
-    for i = 1, n do A.save(KEYS[i], states[i], expire_at(now, v[i][4])) end
+    for i = 1, n do A.save(KEYS[k0 + i], states[i], expire_at(now, v[i][4])) end
   end
   -- Combine (CombineVerdicts): allowed, the least remaining binds; denied,
   -- the longest wait binds; reset_after is the longest.
@@ -148,6 +160,29 @@ local function run(A)
     end
   end
   return {all and 1 or 0, v[b][2], v[b][3], reset, v[b][5], b - 1}
+end
+
+-- The script's entry: one check, or a batch of checks (ARGV[1] == '*'),
+-- each decided in turn at one instant, as if sent one after another. An
+-- error in one (a key of another type) is that check's reply alone: the
+-- checks before it have written their states, so the batch must not fail
+-- as a whole and be sent again.
+local function run(A)
+  if ARGV[1] ~= '*' then
+    return decide(A, now_us(ARGV[1]), 0, #KEYS, tonumber(ARGV[2]), ARGV[3] == '1', 3)
+  end
+  local now = now_us(ARGV[2])
+  local replies, k0, a0 = {}, 0, 4
+  for c = 1, tonumber(ARGV[3]) do
+    local n, cost, peek = tonumber(ARGV[a0]), tonumber(ARGV[a0 + 1]), ARGV[a0 + 2] == '1'
+    local ok, r = pcall(decide, A, now, k0, n, cost, peek, a0 + 2)
+    if not ok then
+      if type(r) ~= 'table' or r.err == nil then r = redis.error_reply(tostring(r)) end
+    end
+    replies[c] = r
+    k0, a0 = k0 + n, a0 + 3 + 3 * n
+  end
+  return replies
 end
 
 -- Reads a state of `size` bytes, or nil when missing or of another size.

@@ -24,16 +24,6 @@ enum class Path { kNative, kGeneric, kAlternate };
 
 constexpr int64_t kStart = 4'102'444'800'000'000;  // 2100-01-01, in Unix microseconds
 
-int64_t ExpireTimeMs(redis::RedisStorage& storage, const std::string& key) {
-  redis::ReplyPtr reply;
-  std::string error;
-  const std::string full = storage.options().key_prefix + key;
-  if (storage.Command(full, {"PEXPIRETIME", full}, &reply, &error) != LIMIFY_PLUGIN_OK) {
-    throw std::runtime_error("PEXPIRETIME: " + error);
-  }
-  return reply->integer;
-}
-
 const char* PathName(Path p) {
   return p == Path::kNative ? "native" : p == Path::kGeneric ? "generic" : "alternate";
 }

@@ -129,6 +129,29 @@ StepResult Step(redis::RedisStorage& storage, const Rule& rule, int64_t cost, bo
   return r;
 }
 
+std::vector<StepResult> Batch(redis::RedisStorage& storage,
+                              const std::vector<limify_storage_op>& ops,
+                              const redis::RedisStorage::Hooks* hooks) {
+  std::vector<StepResult> results(ops.size());
+  std::vector<limify_plugin_error> errors(ops.size());
+  std::vector<const limify_storage_op*> op_ptrs;
+  std::vector<limify_verdict*> outs;
+  std::vector<int32_t> codes(ops.size(), -1);
+  std::vector<limify_plugin_error*> errs;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    results[i].verdict.struct_size = sizeof results[i].verdict;
+    op_ptrs.push_back(&ops[i]);
+    outs.push_back(&results[i].verdict);
+    errs.push_back(&errors[i]);
+  }
+  storage.ExecuteBatch(op_ptrs.data(), ops.size(), outs.data(), codes.data(), errs.data(), hooks);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    results[i].code = codes[i];
+    results[i].error = errors[i].message;
+  }
+  return results;
+}
+
 PluginStorage::PluginStorage(const std::string& options_json) {
   limify_storage_env env{};
   env.struct_size = sizeof env;
@@ -216,6 +239,16 @@ int64_t Pttl(redis::RedisStorage& storage, const std::string& key) {
   const std::string full = storage.options().key_prefix + key;
   if (storage.Command(full, {"PTTL", full}, &reply, &error) != LIMIFY_PLUGIN_OK) {
     throw std::runtime_error("PTTL: " + error);
+  }
+  return reply->integer;
+}
+
+int64_t ExpireTimeMs(redis::RedisStorage& storage, const std::string& key) {
+  redis::ReplyPtr reply;
+  std::string error;
+  const std::string full = storage.options().key_prefix + key;
+  if (storage.Command(full, {"PEXPIRETIME", full}, &reply, &error) != LIMIFY_PLUGIN_OK) {
+    throw std::runtime_error("PEXPIRETIME: " + error);
   }
   return reply->integer;
 }

@@ -66,6 +66,10 @@ limify_storage_op MakeOp(const Rule& rule, LimitApplication* app, int64_t cost, 
 std::unique_ptr<redis::RedisStorage> MakeCore(const std::string& options_json);
 StepResult Step(redis::RedisStorage& storage, const Rule& rule, int64_t cost, bool peek = false,
                 const redis::RedisStorage::Hooks* hooks = nullptr);
+// The ops decided with one ExecuteBatch, a result per op.
+std::vector<StepResult> Batch(redis::RedisStorage& storage,
+                              const std::vector<limify_storage_op>& ops,
+                              const redis::RedisStorage::Hooks* hooks = nullptr);
 
 // The plugin through its ABI, as the engine uses it.
 class PluginStorage {
@@ -104,6 +108,8 @@ std::string Options(const std::string& url, const std::string& extra = "");
 // The value of a key (raw bytes, "" when missing) and its PTTL, through `storage`.
 std::string GetRaw(redis::RedisStorage& storage, const std::string& key, bool* exists = nullptr);
 int64_t Pttl(redis::RedisStorage& storage, const std::string& key);
+// When a key expires (PEXPIRETIME: Unix ms, -1 without expiry, -2 missing).
+int64_t ExpireTimeMs(redis::RedisStorage& storage, const std::string& key);
 
 }  // namespace limify::testing
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <map>
+#include <tuple>
 #include <random>
 #include <thread>
 
@@ -19,6 +21,9 @@ constexpr int kMaxCasAttempts = 64;
 constexpr auto kRefreshInterval = std::chrono::milliseconds(100);
 constexpr auto kTryAgainPause = std::chrono::milliseconds(2);
 constexpr size_t kKnownStateSizes = 5;
+// Checks per call of a script's batch form: enough to spread the call's own
+// cost thin, few enough that one call holds the server only ~0.2 ms.
+constexpr size_t kChecksPerScript = 64;
 
 // The state size the native script of `algorithm` reads, for a limit of `L`
 // (0 when unknown): a plugin of the same name with another layout must not
@@ -489,17 +494,26 @@ void RedisStorage::NativeArgs(const limify_storage_op& op, const Hooks* hooks,
                               std::string* args) const {
   args->clear();
   CommandBuilder b(args);
+  AppendNow(hooks, &b);
+  AppendCheckArgs(op, &b);
+}
+
+void RedisStorage::AppendNow(const Hooks* hooks, CommandBuilder* b) {
   if (hooks != nullptr && hooks->has_now) {
-    b.Int(hooks->now_us);
+    b->Int(hooks->now_us);
   } else {
-    b.Arg("");  // production: the script reads Redis TIME
+    b->Arg("");  // production: the script reads Redis TIME
   }
-  b.Int(op.cost);
-  b.Arg(op.mode == LIMIFY_MODE_PEEK ? "1" : "0");
+}
+
+// cost peek L_1 P_1 B_1 .. L_n P_n B_n
+void RedisStorage::AppendCheckArgs(const limify_storage_op& op, CommandBuilder* b) {
+  b->Int(op.cost);
+  b->Arg(op.mode == LIMIFY_MODE_PEEK ? "1" : "0");
   for (size_t i = 0; i < op.n_keys; ++i) {
-    b.Int(op.specs[i].limit);
-    b.Int(op.specs[i].period_us);
-    b.Int(op.specs[i].burst);
+    b->Int(op.specs[i].limit);
+    b->Int(op.specs[i].period_us);
+    b->Int(op.specs[i].burst);
   }
 }
 
@@ -555,15 +569,21 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
   const auto sent = OverLimitCache::Clock::now();
   const uint64_t epoch = cache != nullptr ? cache->epoch() : 0;
   std::vector<bool> done(n, false);
-  // The native ops, grouped by the server that owns their slot.
+  // The native ops as script calls, grouped by the server that owns their
+  // slot: ops of one script (and, on a cluster, one slot) share a call of
+  // the script's batch form, up to kChecksPerScript each.
+  struct Call {
+    const Script* script;
+    std::vector<size_t> ops;
+  };
   struct Group {
     Node* node;
-    std::vector<size_t> ops;
+    std::vector<Call> calls;
     std::string commands;
   };
   std::vector<Group> groups;
-  std::vector<const Script*> scripts(n, nullptr);
-  std::string args, command;
+  // (group, script, slot or -1) -> the call still taking ops.
+  std::map<std::tuple<size_t, const Script*, int>, size_t> open_calls;
   for (size_t i = 0; i < n; ++i) {
     const limify_storage_op& op = *ops[i];
     if (AnswerFromCache(cache, op, sent, outs[i])) {
@@ -571,8 +591,8 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
       done[i] = true;
       continue;
     }
-    scripts[i] = op.n_keys > 0 ? NativeScriptFor(op, hooks) : nullptr;
-    if (scripts[i] == nullptr) continue;
+    const Script* script = op.n_keys > 0 ? NativeScriptFor(op, hooks) : nullptr;
+    if (script == nullptr) continue;
     const int slot = KeySlot({op.keys[0].data, op.keys[0].size});
     bool one_slot = true;
     for (size_t k = 1; k < op.n_keys; ++k) {
@@ -587,60 +607,143 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
       continue;
     }
     if (node == nullptr) continue;  // ExecuteBy reports why
-    auto group = std::find_if(groups.begin(), groups.end(),
-                              [&](const Group& g) { return g.node == node; });
-    if (group == groups.end()) group = groups.insert(groups.end(), Group{node, {}, {}});
-    NativeArgs(op, hooks, &args);
-    ScriptCall(options_.key_prefix, op.keys, op.n_keys, &args, 3 + 3 * op.n_keys)
-        .Encode(*scripts[i], /*eval=*/false, &command);
-    group->commands += command;
-    group->ops.push_back(i);
-  }
-  for (Group& g : groups) {
-    std::vector<ReplyPtr> replies(g.ops.size());
-    std::string error;
-    const int32_t rc = g.node->Pick().Call(g.commands, static_cast<int>(g.ops.size()), deadline,
-                                           replies.data(), &error);
-    if (rc != LIMIFY_PLUGIN_OK) {
-      if (IsCluster()) refresh_wanted_.store(true, std::memory_order_relaxed);
-      for (size_t i : g.ops) {
-        codes[i] = Fail(errs[i], rc, error);
-        done[i] = true;
-      }
-      continue;
+    const auto group = static_cast<size_t>(
+        std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.node == node; }) -
+        groups.begin());
+    if (group == groups.size()) groups.push_back(Group{node, {}, {}});
+    std::vector<Call>& calls = groups[group].calls;
+    auto [open, added] = open_calls.try_emplace({group, script, IsCluster() ? slot : -1},
+                                                calls.size());
+    if (added || calls[open->second].ops.size() == kChecksPerScript) {
+      open->second = calls.size();
+      calls.push_back(Call{script, {}});
     }
-    for (size_t k = 0; k < g.ops.size(); ++k) {
-      const size_t i = g.ops[k];
-      const redisReply* r = replies[k].get();
-      if (IsError(r)) {
-        const std::string_view text = ReplyText(r);
+    calls[open->second].ops.push_back(i);
+  }
+
+  // Settles op i from its reply (one check's, alone or within a batch's).
+  const auto settle = [&](size_t i, const Script& script, const redisReply* r) {
+    if (IsError(r)) {
+      const std::string_view text = ReplyText(r);
+      Redirect redirect;
+      // Not run: NOSCRIPT, a redirection, a slot in migration. ExecuteBy
+      // sends it again (alone) and deals with it.
+      if (text.starts_with("NOSCRIPT") || text.starts_with("TRYAGAIN") ||
+          ParseRedirect(text, &redirect)) {
+        return;
+      }
+      codes[i] = Fail(errs[i], IsServerUnavailable(text) ? LIMIFY_PLUGIN_UNAVAILABLE
+                                                         : LIMIFY_PLUGIN_INTERNAL,
+                      "script " + std::string(script.name) + ": " + Shorten(text));
+      done[i] = true;
+      return;
+    }
+    bool fall_back = false;
+    std::string error;
+    const int32_t code = ReadNativeReply(script, r, outs[i], &error, &fall_back);
+    if (fall_back) return;  // ExecuteBy takes the generic path
+    codes[i] = code == LIMIFY_PLUGIN_OK ? code : Fail(errs[i], code, error);
+    if (code == LIMIFY_PLUGIN_OK && cache != nullptr) {
+      cache->Remember(*ops[i], sent, epoch, ReadVerdict(*outs[i]));
+    }
+    done[i] = true;
+  };
+
+  std::string args, command;
+  for (Group& g : groups) {
+    for (const Call& call : g.calls) {
+      if (call.ops.size() == 1) {
+        const limify_storage_op& op = *ops[call.ops[0]];
+        NativeArgs(op, hooks, &args);
+        ScriptCall(options_.key_prefix, op.keys, op.n_keys, &args, 3 + 3 * op.n_keys)
+            .Encode(*call.script, /*eval=*/false, &command);
+        g.commands += command;
+      } else {
+        EncodeBatchCall(*call.script, ops, call.ops, hooks, &g.commands);
+      }
+    }
+    std::vector<ReplyPtr> replies(g.calls.size());
+    std::string error;
+    const int32_t rc = g.node->Pick().Call(g.commands, static_cast<int>(g.calls.size()), deadline,
+                                           replies.data(), &error);
+    for (size_t c = 0; c < g.calls.size(); ++c) {
+      const Call& call = g.calls[c];
+      const redisReply* r = replies[c].get();
+      if (rc == LIMIFY_PLUGIN_OK && call.ops.size() == 1) {
+        settle(call.ops[0], *call.script, r);
+        continue;
+      }
+      if (rc == LIMIFY_PLUGIN_OK && r->type == REDIS_REPLY_ARRAY &&
+          r->elements == call.ops.size()) {
+        counters_.native_batches.fetch_add(1, std::memory_order_relaxed);
+        for (size_t k = 0; k < call.ops.size(); ++k) {
+          settle(call.ops[k], *call.script, r->element[k]);
+        }
+        continue;
+      }
+      if (rc == LIMIFY_PLUGIN_OK && IsError(r)) {
         Redirect redirect;
-        // Not run: NOSCRIPT, a redirection, a slot in migration. Execute
-        // sends it again (alone) and deals with it.
+        const std::string_view text = ReplyText(r);
+        // Not run (nothing was written): each is sent again alone.
         if (text.starts_with("NOSCRIPT") || text.starts_with("TRYAGAIN") ||
             ParseRedirect(text, &redirect)) {
           continue;
         }
-        codes[i] = Fail(errs[i], IsServerUnavailable(text) ? LIMIFY_PLUGIN_UNAVAILABLE
-                                                           : LIMIFY_PLUGIN_INTERNAL,
-                        "script " + std::string(scripts[i]->name) + ": " + Shorten(text));
+      }
+      // The connection failed, or the script failed as a whole, perhaps
+      // after some of its checks wrote their states: none is sent again.
+      if (rc != LIMIFY_PLUGIN_OK && IsCluster()) {
+        refresh_wanted_.store(true, std::memory_order_relaxed);
+      }
+      const int32_t code = rc != LIMIFY_PLUGIN_OK ? rc
+                           : IsError(r) && IsServerUnavailable(ReplyText(r))
+                               ? LIMIFY_PLUGIN_UNAVAILABLE
+                               : LIMIFY_PLUGIN_INTERNAL;
+      const std::string why = rc != LIMIFY_PLUGIN_OK ? error
+                              : IsError(r)
+                                  ? "script " + std::string(call.script->name) + ": " +
+                                        Shorten(ReplyText(r))
+                                  : "script " + std::string(call.script->name) +
+                                        ": unexpected reply to a batch";
+      for (size_t i : call.ops) {
+        codes[i] = Fail(errs[i], code, why);
         done[i] = true;
-        continue;
       }
-      bool fall_back = false;
-      error.clear();
-      const int32_t code = ReadNativeReply(*scripts[i], r, outs[i], &error, &fall_back);
-      if (fall_back) continue;  // Execute takes the generic path
-      codes[i] = code == LIMIFY_PLUGIN_OK ? code : Fail(errs[i], code, error);
-      if (code == LIMIFY_PLUGIN_OK && cache != nullptr) {
-        cache->Remember(*ops[i], sent, epoch, ReadVerdict(*outs[i]));
-      }
-      done[i] = true;
     }
   }
   for (size_t i = 0; i < n; ++i) {
     // Within the batch's deadline: a batch takes no longer than one check.
     if (!done[i]) codes[i] = ExecuteBy(*ops[i], deadline, outs[i], errs[i], hooks);
+  }
+}
+
+// One call of a native script's batch form (lua/prelude.lua), deciding the
+// ops `which` in order: EVALSHA <sha> <keys> key.. * now m  n cost peek L P B.. ..
+void RedisStorage::EncodeBatchCall(const Script& script, const limify_storage_op* const* ops,
+                                   const std::vector<size_t>& which, const Hooks* hooks,
+                                   std::string* out) const {
+  size_t n_keys = 0, n_args = 3;
+  for (size_t i : which) {
+    n_keys += ops[i]->n_keys;
+    n_args += 3 + 3 * ops[i]->n_keys;
+  }
+  CommandBuilder b(out);
+  b.Begin(3 + n_keys + n_args);
+  b.Arg("EVALSHA");
+  b.Arg(script.sha1);
+  b.Int(static_cast<int64_t>(n_keys));
+  for (size_t i : which) {
+    for (size_t k = 0; k < ops[i]->n_keys; ++k) {
+      b.Arg2(options_.key_prefix, {ops[i]->keys[k].data, ops[i]->keys[k].size});
+    }
+  }
+  b.Arg("*");
+  AppendNow(hooks, &b);
+  b.Int(static_cast<int64_t>(which.size()));
+  for (size_t i : which) {
+    const limify_storage_op& op = *ops[i];
+    b.Int(static_cast<int64_t>(op.n_keys));
+    AppendCheckArgs(op, &b);
   }
 }
 

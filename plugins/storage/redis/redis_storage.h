@@ -71,6 +71,7 @@ class RedisStorage {
   // What happened so far (tests and diagnostics).
   struct Counters {
     std::atomic<uint64_t> native{0};        // checks decided by a native script
+    std::atomic<uint64_t> native_batches{0}; // script calls that decided several checks
     std::atomic<uint64_t> generic{0};       // checks decided by the generic path
     std::atomic<uint64_t> lua_fallbacks{0}; // native script answered "inexact"
     std::atomic<uint64_t> cas_conflicts{0};
@@ -97,13 +98,18 @@ class RedisStorage {
   int32_t Execute(const limify_storage_op& op, limify_verdict* out, limify_plugin_error* err,
                   const Hooks* hooks = nullptr);
   // Many checks at once (limify_storage.execute_batch), for a host with many
-  // requests in hand, all within one command_timeout_ms: the native ones are written as one pipeline per
-  // server and answered in one round trip; any that needs more (NOSCRIPT, a
+  // requests in hand, all within one command_timeout_ms. The native ones are
+  // written as one pipeline per server and answered in one round trip; ops
+  // of one script (on a cluster: of one slot too) share one call of its
+  // batch form, which decides them in turn at one instant and costs the
+  // server a fraction of a call per check. Any that needs more (NOSCRIPT, a
   // redirection, the generic path) then runs alone through Execute. Each op
   // is one atomic step, as with Execute; ops on one key run in batch order
-  // except that those sent again run after the others. Fills outs[i] and
-  // *outs[i] and codes[i]; errors go to errs[i] (entries may be null). The
-  // ops must have passed limify::plugin::CheckStorageOp.
+  // except that those sent again run after the others. A script that fails
+  // as a whole fails each of its ops (some may have been decided): none is
+  // sent again. Fills outs[i] and *outs[i] and codes[i]; errors go to
+  // errs[i] (entries may be null). The ops must have passed
+  // limify::plugin::CheckStorageOp.
   void ExecuteBatch(const limify_storage_op* const* ops, size_t n, limify_verdict* const* outs,
                     int32_t* codes, limify_plugin_error* const* errs,
                     const Hooks* hooks = nullptr);
@@ -152,6 +158,11 @@ class RedisStorage {
                     ReplyPtr* reply, std::string* error);
   const Script* NativeScriptFor(const limify_storage_op& op, const Hooks* hooks) const;
   void NativeArgs(const limify_storage_op& op, const Hooks* hooks, std::string* args) const;
+  static void AppendNow(const Hooks* hooks, CommandBuilder* b);
+  static void AppendCheckArgs(const limify_storage_op& op, CommandBuilder* b);
+  void EncodeBatchCall(const Script& script, const limify_storage_op* const* ops,
+                       const std::vector<size_t>& which, const Hooks* hooks,
+                       std::string* out) const;
   int32_t ReadNativeReply(const Script& script, const redisReply* r, limify_verdict* out,
                           std::string* error, bool* fall_back);
   int32_t Native(const Script& script, const limify_storage_op& op, int slot, const Hooks* hooks,
