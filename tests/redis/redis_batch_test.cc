@@ -202,6 +202,52 @@ TEST(BatchFormTest, ALargeBatchIsSplitIntoCallsAndStaysExact) {
   }
 }
 
+// Through the ABI: an invalid op gets its own error; the valid ones around
+// it are decided together, in batch order.
+TEST(BatchFormTest, ThePluginAnswersAnInvalidOpAloneAndTheOthers) {
+  ASSERT_NE(RedisPlugin()->execute_batch, nullptr);
+  void* instance = nullptr;
+  limify_storage_env env{};
+  env.struct_size = sizeof env;
+  limify_plugin_error create_err;
+  ASSERT_EQ(RedisPlugin()->create(Options(ServerUrl("main")).c_str(), &env, &instance,
+                                  &create_err),
+            LIMIFY_PLUGIN_OK)
+      << create_err.message;
+  const Rule rule = MakeRule("fixed_window", {Spec(2, kMinute)}, UniqueName("batch-abi"));
+  LimitApplication apps[4];
+  std::vector<limify_storage_op> ops;
+  for (LimitApplication& app : apps) ops.push_back(MakeOp(rule, &app, 1, false));
+  ops[1].cost = 0;  // invalid: CheckStorageOp refuses it
+  limify_verdict verdicts[4];
+  limify_plugin_error errors[4];
+  const limify_storage_op* op_ptrs[4];
+  limify_verdict* outs[4];
+  limify_plugin_error* errs[4];
+  for (size_t i = 0; i < 4; ++i) {
+    verdicts[i] = limify_verdict{};
+    verdicts[i].struct_size = sizeof verdicts[i];
+    op_ptrs[i] = &ops[i];
+    outs[i] = &verdicts[i];
+    errs[i] = &errors[i];
+  }
+  int32_t codes[4] = {-1, -1, -1, -1};
+  limify_plugin_error err;
+  EXPECT_EQ(RedisPlugin()->execute_batch(instance, op_ptrs, 4, outs, codes, errs, &err),
+            LIMIFY_PLUGIN_OK)
+      << err.message;
+  EXPECT_EQ(codes[1], LIMIFY_PLUGIN_INVALID_ARGUMENT);
+  EXPECT_NE(errors[1].message.find("cost"), std::string::npos) << errors[1].message;
+  // The three valid ops of a limit of 2, in batch order: allowed, allowed, denied.
+  for (size_t i : {0, 2, 3}) ASSERT_EQ(codes[i], LIMIFY_PLUGIN_OK) << errors[i].message;
+  EXPECT_EQ(verdicts[0].allowed, 1u);
+  EXPECT_EQ(verdicts[0].remaining, 1);
+  EXPECT_EQ(verdicts[2].allowed, 1u);
+  EXPECT_EQ(verdicts[2].remaining, 0);
+  EXPECT_EQ(verdicts[3].allowed, 0u);
+  RedisPlugin()->destroy(instance);
+}
+
 INSTANTIATE_TEST_SUITE_P(Servers, BatchTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Cluster" : "Standalone"; });
 

@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "limify/plugin.h"
 #include "limify/plugin.hpp"
@@ -69,8 +68,8 @@ int32_t Execute(void* instance, const limify_storage_op* op, limify_verdict* out
   });
 }
 
-// The ops that pass CheckStorageOp go to RedisStorage::ExecuteBatch
-// together; the others get their error here.
+// Every op goes to RedisStorage::ExecuteBatch, which fails the invalid ones
+// alone and sends the others together.
 int32_t ExecuteBatch(void* instance, const limify_storage_op* const* ops, size_t n_ops,
                      limify_verdict* const* outs, int32_t* codes,
                      limify_plugin_error* const* errs, limify_plugin_error* err) {
@@ -81,26 +80,7 @@ int32_t ExecuteBatch(void* instance, const limify_storage_op* const* ops, size_t
     if (const char* problem = CheckStorageBatch(ops, n_ops, outs, codes, errs)) {
       return SetError(err, LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
     }
-    std::vector<const limify_storage_op*> valid_ops;
-    std::vector<limify_verdict*> valid_outs;
-    std::vector<int32_t> valid_codes;
-    std::vector<limify_plugin_error*> valid_errs;
-    std::vector<size_t> index;
-    for (size_t i = 0; i < n_ops; ++i) {
-      if (const char* problem = CheckStorageOp(ops[i], outs[i])) {
-        codes[i] = SetError(errs[i], LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
-        continue;
-      }
-      valid_ops.push_back(ops[i]);
-      valid_outs.push_back(outs[i]);
-      valid_errs.push_back(errs[i]);
-      index.push_back(i);
-    }
-    valid_codes.resize(index.size(), LIMIFY_PLUGIN_INTERNAL);
-    static_cast<RedisStorage*>(instance)->ExecuteBatch(valid_ops.data(), valid_ops.size(),
-                                                       valid_outs.data(), valid_codes.data(),
-                                                       valid_errs.data());
-    for (size_t k = 0; k < index.size(); ++k) codes[index[k]] = valid_codes[k];
+    static_cast<RedisStorage*>(instance)->ExecuteBatch(ops, n_ops, outs, codes, errs);
     return LIMIFY_PLUGIN_OK;
   });
 }

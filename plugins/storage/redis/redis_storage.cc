@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "limify/plugin.hpp"
 #include "plugins/storage/redis/cluster_slots.h"
 
 namespace limify::redis {
@@ -585,6 +586,11 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
   // (group, script, slot or -1) -> the call still taking ops.
   std::map<std::tuple<size_t, const Script*, int>, size_t> open_calls;
   for (size_t i = 0; i < n; ++i) {
+    if (const char* problem = plugin::CheckStorageOp(ops[i], outs[i])) {
+      codes[i] = Fail(errs[i], LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
+      done[i] = true;
+      continue;
+    }
     const limify_storage_op& op = *ops[i];
     if (AnswerFromCache(cache, op, sent, outs[i])) {
       codes[i] = LIMIFY_PLUGIN_OK;

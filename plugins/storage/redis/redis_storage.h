@@ -107,9 +107,9 @@ class RedisStorage {
   // is one atomic step, as with Execute; ops on one key run in batch order
   // except that those sent again run after the others. A script that fails
   // as a whole fails each of its ops (some may have been decided): none is
-  // sent again. Fills outs[i] and *outs[i] and codes[i]; errors go to
-  // errs[i] (entries may be null). The ops must have passed
-  // limify::plugin::CheckStorageOp.
+  // sent again. An op that fails limify::plugin::CheckStorageOp gets
+  // INVALID_ARGUMENT alone. Fills *outs[i] and codes[i]; errors go to
+  // errs[i] (entries may be null).
   void ExecuteBatch(const limify_storage_op* const* ops, size_t n, limify_verdict* const* outs,
                     int32_t* codes, limify_plugin_error* const* errs,
                     const Hooks* hooks = nullptr);
