@@ -222,35 +222,33 @@ std::string Options(const std::string& url, const std::string& extra) {
   return json + "}";
 }
 
-std::string GetRaw(redis::RedisStorage& storage, const std::string& key, bool* exists) {
+namespace {
+
+// `command` on one key of `storage` (its key_prefix prepended).
+redis::ReplyPtr OnKey(redis::RedisStorage& storage, const char* command, const std::string& key) {
   redis::ReplyPtr reply;
   std::string error;
   const std::string full = storage.options().key_prefix + key;
-  if (storage.Command(full, {"GET", full}, &reply, &error) != LIMIFY_PLUGIN_OK) {
-    throw std::runtime_error("GET: " + error);
+  if (storage.Command(full, {command, full}, &reply, &error) != LIMIFY_PLUGIN_OK) {
+    throw std::runtime_error(std::string(command) + ": " + error);
   }
+  return reply;
+}
+
+}  // namespace
+
+std::string GetRaw(redis::RedisStorage& storage, const std::string& key, bool* exists) {
+  const redis::ReplyPtr reply = OnKey(storage, "GET", key);
   if (exists != nullptr) *exists = reply->type == REDIS_REPLY_STRING;
   return std::string(redis::ReplyText(reply.get()));
 }
 
 int64_t Pttl(redis::RedisStorage& storage, const std::string& key) {
-  redis::ReplyPtr reply;
-  std::string error;
-  const std::string full = storage.options().key_prefix + key;
-  if (storage.Command(full, {"PTTL", full}, &reply, &error) != LIMIFY_PLUGIN_OK) {
-    throw std::runtime_error("PTTL: " + error);
-  }
-  return reply->integer;
+  return OnKey(storage, "PTTL", key)->integer;
 }
 
 int64_t ExpireTimeMs(redis::RedisStorage& storage, const std::string& key) {
-  redis::ReplyPtr reply;
-  std::string error;
-  const std::string full = storage.options().key_prefix + key;
-  if (storage.Command(full, {"PEXPIRETIME", full}, &reply, &error) != LIMIFY_PLUGIN_OK) {
-    throw std::runtime_error("PEXPIRETIME: " + error);
-  }
-  return reply->integer;
+  return OnKey(storage, "PEXPIRETIME", key)->integer;
 }
 
 }  // namespace limify::testing
