@@ -323,8 +323,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> algorithms = {"token_bucket", "gcra"};
   std::vector<int> batches = {16, 64};
   int rounds = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || i + 1 == argc) {  // a lone flag must not start a whole run
+      std::fprintf(flag == "--help" ? stdout : stderr,
+                   "redis_bench [--url redis://host:port] [--seconds 2] [--threads 1,2,8,32,64]\n"
+                   "            [--pool 1] [--algorithms token_bucket,gcra] [--batches 16,64]"
+                   " [--rounds 1]\n");
+      return flag == "--help" ? 0 : 2;
+    }
+    const std::string value = argv[i + 1];
     if (flag == "--url") url = value;
     else if (flag == "--seconds") seconds = std::atof(value.c_str());
     else if (flag == "--threads") threads = ParseList(value);
