@@ -198,7 +198,9 @@ TEST(BatchFormTest, ALargeBatchIsSplitIntoCallsAndStaysExact) {
     SCOPED_TRACE(::testing::Message() << "check " << i);
     ASSERT_EQ(got[i].code, LIMIFY_PLUGIN_OK) << got[i].error;
     EXPECT_EQ(got[i].verdict.allowed, i < 150 ? 1u : 0u);
-    if (i < 150) EXPECT_EQ(got[i].verdict.remaining, 149 - static_cast<int64_t>(i));
+    if (i < 150) {
+      EXPECT_EQ(got[i].verdict.remaining, 149 - static_cast<int64_t>(i));
+    }
   }
 }
 

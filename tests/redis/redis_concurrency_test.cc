@@ -79,6 +79,30 @@ INSTANTIATE_TEST_SUITE_P(
       return std::get<0>(info.param) + (std::get<1>(info.param) ? "_Native" : "_Generic");
     });
 
+// 32 threads on one storage: while 4 calls are on their way the others are
+// combined into batch-form calls, and the limit still holds exactly, every
+// algorithm; with "combine": false nothing is combined.
+TEST(CombinedTest, ThirtyTwoThreadsAreCombinedAndGetExactlyTheLimit) {
+  AvoidDayBoundary();
+  for (const bool combine : {true, false}) {
+    for (const std::string& algorithm : AllAlgorithms()) {
+      SCOPED_TRACE(algorithm + (combine ? " combined" : " not combined"));
+      auto storage = MakeCore(Options(ServerUrl("main"), combine ? "" : "\"combine\": false"));
+      const Rule rule = MakeRule(algorithm, {Spec(500, kDay)}, UniqueName("combined"));
+      Tally tally;
+      Hammer(*storage, rule, 32, 25, &tally);
+      EXPECT_EQ(tally.failed.load(), 0);
+      EXPECT_EQ(tally.allowed.load(), 500);
+      EXPECT_EQ(tally.denied.load(), 300);
+      if (combine) {
+        EXPECT_GT(storage->counters().native_batches.load(), 0u);
+      } else {
+        EXPECT_EQ(storage->counters().native_batches.load(), 0u);
+      }
+    }
+  }
+}
+
 // 4 processes x 8 threads, each its own engine, one identity: a fixed window
 // of 300 per day allows exactly 300.
 TEST(ProcessesTest, FourProcessesOfEightThreadsGetExactlyTheLimit) {

@@ -34,6 +34,7 @@ TEST(RedisOptionsTest, DefaultsFitARequestPath) {
   EXPECT_EQ(o.pool_size, 1);
   EXPECT_EQ(o.cluster, ClusterMode::kAuto);
   EXPECT_TRUE(o.native);
+  EXPECT_TRUE(o.combine) << "concurrent checks are combined by default";
   EXPECT_TRUE(o.key_prefix.empty());
   EXPECT_EQ(o.over_limit_cache_keys, 0u) << "the over-limit cache is off by default";
 }
@@ -76,13 +77,15 @@ TEST(RedisOptionsTest, PasswordOnlyIpv6AndUnixSockets) {
 TEST(RedisOptionsTest, AllOptions) {
   const RedisOptions o = MustParse(
       R"({"url": "redis://h:1", "connect_timeout_ms": 20, "command_timeout_ms": 30,
-          "pool_size": 4, "key_prefix": "app1:", "cluster": true, "native": false})");
+          "pool_size": 4, "key_prefix": "app1:", "cluster": true, "native": false,
+          "combine": false})");
   EXPECT_EQ(o.connect_timeout_ms, 20);
   EXPECT_EQ(o.command_timeout_ms, 30);
   EXPECT_EQ(o.pool_size, 4);
   EXPECT_EQ(o.key_prefix, "app1:");
   EXPECT_EQ(o.cluster, ClusterMode::kOn);
   EXPECT_FALSE(o.native);
+  EXPECT_FALSE(o.combine);
   EXPECT_EQ(MustParse(R"({"cluster": "auto"})").cluster, ClusterMode::kAuto);
   EXPECT_EQ(MustParse(R"({"cluster": false})").cluster, ClusterMode::kOff);
   EXPECT_EQ(MustParse(R"({"over_limit_cache": true})").over_limit_cache_keys,
@@ -109,6 +112,7 @@ TEST(RedisOptionsTest, MistakesNameTheOption) {
   EXPECT_EQ(Refusal(R"({"key_prefix": "a{b"})").rfind("key_prefix: must not contain", 0), 0u);
   EXPECT_EQ(Refusal(R"({"cluster": "yes"})").rfind("cluster: expected", 0), 0u);
   EXPECT_EQ(Refusal(R"({"native": 1})").rfind("native: expected", 0), 0u);
+  EXPECT_EQ(Refusal(R"({"combine": "yes"})").rfind("combine: expected true or false", 0), 0u);
   EXPECT_EQ(Refusal(R"({"max_keys": 1})").rfind("max_keys: unknown option", 0), 0u);
   EXPECT_EQ(Refusal(R"({"over_limit_cache": 1})").rfind("over_limit_cache: expected", 0), 0u);
   EXPECT_EQ(Refusal(R"({"over_limit_cache": {"max_keys": 0}})")

@@ -266,12 +266,18 @@ bool ParseRedisOptions(const char* json, RedisOptions* out, std::string* error) 
         return false;
       }
       out->native = value.get<bool>();
+    } else if (name == "combine") {
+      if (!value.is_boolean()) {
+        *error = "combine: expected true or false, got " + Shown(value);
+        return false;
+      }
+      out->combine = value.get<bool>();
     } else if (name == "over_limit_cache") {
       if (!ParseOverLimitCache(value, out, error)) return false;
     } else {
       *error = name +
                ": unknown option (expected url, connect_timeout_ms, command_timeout_ms, "
-               "pool_size, key_prefix, cluster, native, over_limit_cache)";
+               "pool_size, key_prefix, cluster, native, combine, over_limit_cache)";
       return false;
     }
   }

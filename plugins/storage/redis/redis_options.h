@@ -35,6 +35,7 @@ struct RedisOptions {
   std::string key_prefix;       // prepended to every key; no '{' or '}'
   ClusterMode cluster = ClusterMode::kAuto;
   bool native = true;  // false: every algorithm takes the generic path
+  bool combine = true;  // false: concurrent checks are never combined into one call
   // Entries of the over-limit cache; 0: off (the default). "over_limit_cache":
   // true sets kDefaultOverLimitCacheKeys, {"max_keys": N} sets N.
   size_t over_limit_cache_keys = 0;

@@ -25,6 +25,9 @@ constexpr size_t kKnownStateSizes = 5;
 // Checks per call of a script's batch form: enough to spread the call's own
 // cost thin, few enough that one call holds the server only ~0.2 ms.
 constexpr size_t kChecksPerScript = 64;
+// Calls the combiner keeps on their way at once: enough to keep the server
+// busy while a reply travels back, few enough that checks gather meanwhile.
+constexpr int kCombinedCallsInFlight = 4;
 
 // The state size the native script of `algorithm` reads, for a limit of `L`
 // (0 when unknown): a plugin of the same name with another layout must not
@@ -157,6 +160,13 @@ RedisStorage::RedisStorage(const RedisOptions& options, SetErrorFn set_error)
   if (options_.cluster == ClusterMode::kOff) mode_.store(kStandalone);
   if (options_.over_limit_cache_keys > 0) {
     over_limit_cache_ = std::make_unique<OverLimitCache>(options_.over_limit_cache_keys);
+  }
+  if (options_.combine) {
+    combiner_ = std::make_unique<CheckCombiner>(
+        kCombinedCallsInFlight, kChecksPerScript,
+        [this](CheckCombiner::Entry* const* entries, size_t n, Deadline deadline) {
+          SendCombined(entries, n, deadline);
+        });
   }
 }
 
@@ -552,6 +562,37 @@ int32_t RedisStorage::ReadNativeReply(const Script& script, const redisReply* r,
 int32_t RedisStorage::Native(const Script& script, const limify_storage_op& op, int slot,
                              const Hooks* hooks, Deadline deadline, limify_verdict* out,
                              limify_plugin_error* err, bool* fall_back) {
+  // Combined only in production (tests' hooks are per check) and standalone
+  // (a cluster's checks rarely share a slot, which a call needs).
+  if (combiner_ == nullptr || hooks != nullptr || IsCluster()) {
+    return NativeAlone(script, op, slot, hooks, deadline, out, err, fall_back);
+  }
+  CombinedCheck check{&op, &script, out, err, LIMIFY_PLUGIN_INTERNAL};
+  CheckCombiner::Entry entry;
+  entry.check = &check;
+  entry.deadline = deadline;
+  switch (combiner_->Enter(&entry)) {
+    case CheckCombiner::Turn::kDecided:
+      return check.code;
+    case CheckCombiner::Turn::kTimedOut:
+      return Fail(err, LIMIFY_PLUGIN_TIMEOUT,
+                  options_.endpoint.ToString() + ": the deadline passed before the check's turn");
+    case CheckCombiner::Turn::kUndecided:
+      break;  // NOSCRIPT, the generic path...: alone, below
+    case CheckCombiner::Turn::kAlone: {
+      struct Leave {
+        CheckCombiner& combiner;
+        ~Leave() { combiner.Leave(); }
+      } leave{*combiner_};
+      return NativeAlone(script, op, slot, hooks, deadline, out, err, fall_back);
+    }
+  }
+  return NativeAlone(script, op, slot, hooks, deadline, out, err, fall_back);
+}
+
+int32_t RedisStorage::NativeAlone(const Script& script, const limify_storage_op& op, int slot,
+                                  const Hooks* hooks, Deadline deadline, limify_verdict* out,
+                                  limify_plugin_error* err, bool* fall_back) {
   std::string& args = ThreadBuffers().args;
   NativeArgs(op, hooks, &args);
   const ScriptCall call(options_.key_prefix, op.keys, op.n_keys, &args, 3 + 3 * op.n_keys);
@@ -562,6 +603,44 @@ int32_t RedisStorage::Native(const Script& script, const limify_storage_op& op, 
   return rc == LIMIFY_PLUGIN_OK ? rc : Fail(err, rc, error);
 }
 
+// The combiner's send: its checks as one pipeline of batch-form calls.
+void RedisStorage::SendCombined(CheckCombiner::Entry* const* entries, size_t n,
+                                Deadline deadline) noexcept {
+  try {
+    std::vector<const limify_storage_op*> ops(n);
+    std::vector<const Script*> scripts(n);
+    std::vector<limify_verdict*> outs(n);
+    std::vector<limify_plugin_error*> errs(n);
+    std::vector<int32_t> codes(n, LIMIFY_PLUGIN_INTERNAL);
+    std::vector<size_t> which(n);
+    std::vector<bool> done(n, false);
+    for (size_t i = 0; i < n; ++i) {
+      const auto* check = static_cast<const CombinedCheck*>(entries[i]->check);
+      ops[i] = check->op;
+      scripts[i] = check->script;
+      outs[i] = check->out;
+      errs[i] = check->err;
+      which[i] = i;
+    }
+    SendNative(ops.data(), which, scripts.data(), nullptr, deadline, outs.data(), codes.data(),
+               errs.data(), &done);
+    for (size_t i = 0; i < n; ++i) {
+      static_cast<CombinedCheck*>(entries[i]->check)->code = codes[i];
+      entries[i]->decided = done[i];
+    }
+  } catch (...) {
+    // Out of memory: some may have been decided, so none is sent again.
+    for (size_t i = 0; i < n; ++i) {
+      auto* check = static_cast<CombinedCheck*>(entries[i]->check);
+      if (set_error_ != nullptr) {
+        set_error_(check->err, LIMIFY_PLUGIN_INTERNAL, "out of memory combining checks");
+      }
+      check->code = LIMIFY_PLUGIN_INTERNAL;
+      entries[i]->decided = true;
+    }
+  }
+}
+
 void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
                                 limify_verdict* const* outs, int32_t* codes,
                                 limify_plugin_error* const* errs, const Hooks* hooks) {
@@ -570,6 +649,33 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
   const auto sent = OverLimitCache::Clock::now();
   const uint64_t epoch = cache != nullptr ? cache->epoch() : 0;
   std::vector<bool> done(n, false);
+  std::vector<const Script*> scripts(n, nullptr);
+  std::vector<size_t> native;
+  for (size_t i = 0; i < n; ++i) {
+    if (const char* problem = plugin::CheckStorageOp(ops[i], outs[i])) {
+      codes[i] = Fail(errs[i], LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
+      done[i] = true;
+    } else if (AnswerFromCache(cache, *ops[i], sent, outs[i])) {
+      codes[i] = LIMIFY_PLUGIN_OK;
+      done[i] = true;
+    } else if (ops[i]->n_keys > 0 && (scripts[i] = NativeScriptFor(*ops[i], hooks)) != nullptr) {
+      native.push_back(i);
+    }
+  }
+  SendNative(ops, native, scripts.data(), hooks, deadline, outs, codes, errs, &done);
+  for (size_t i = 0; i < n; ++i) {
+    if (done[i] && codes[i] == LIMIFY_PLUGIN_OK && cache != nullptr && scripts[i] != nullptr) {
+      cache->Remember(*ops[i], sent, epoch, ReadVerdict(*outs[i]));
+    }
+    // Within the batch's deadline: a batch takes no longer than one check.
+    if (!done[i]) codes[i] = ExecuteBy(*ops[i], deadline, outs[i], errs[i], hooks);
+  }
+}
+
+void RedisStorage::SendNative(const limify_storage_op* const* ops, const std::vector<size_t>& which,
+                              const Script* const* scripts, const Hooks* hooks, Deadline deadline,
+                              limify_verdict* const* outs, int32_t* codes,
+                              limify_plugin_error* const* errs, std::vector<bool>* done) {
   // The native ops as script calls, grouped by the server that owns their
   // slot: ops of one script (and, on a cluster, one slot) share a call of
   // the script's batch form, up to kChecksPerScript each.
@@ -585,20 +691,9 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
   std::vector<Group> groups;
   // (group, script, slot or -1) -> the call still taking ops.
   std::map<std::tuple<size_t, const Script*, int>, size_t> open_calls;
-  for (size_t i = 0; i < n; ++i) {
-    if (const char* problem = plugin::CheckStorageOp(ops[i], outs[i])) {
-      codes[i] = Fail(errs[i], LIMIFY_PLUGIN_INVALID_ARGUMENT, problem);
-      done[i] = true;
-      continue;
-    }
+  for (size_t i : which) {
     const limify_storage_op& op = *ops[i];
-    if (AnswerFromCache(cache, op, sent, outs[i])) {
-      codes[i] = LIMIFY_PLUGIN_OK;
-      done[i] = true;
-      continue;
-    }
-    const Script* script = op.n_keys > 0 ? NativeScriptFor(op, hooks) : nullptr;
-    if (script == nullptr) continue;
+    const Script* script = scripts[i];
     const int slot = KeySlot({op.keys[0].data, op.keys[0].size});
     bool one_slot = true;
     for (size_t k = 1; k < op.n_keys; ++k) {
@@ -608,11 +703,11 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
     std::string error;
     Node* node = one_slot ? NodeFor(slot, deadline, &code, &error) : nullptr;
     if (node == nullptr && (code == LIMIFY_PLUGIN_UNAVAILABLE || code == LIMIFY_PLUGIN_TIMEOUT)) {
-      codes[i] = Fail(errs[i], code, error);  // no server for it within the batch's deadline
-      done[i] = true;
+      codes[i] = Fail(errs[i], code, error);  // no server for it within the deadline
+      (*done)[i] = true;
       continue;
     }
-    if (node == nullptr) continue;  // ExecuteBy reports why
+    if (node == nullptr) continue;  // sent alone, which reports why
     const auto group = static_cast<size_t>(
         std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.node == node; }) -
         groups.begin());
@@ -632,8 +727,8 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
     if (IsError(r)) {
       const std::string_view text = ReplyText(r);
       Redirect redirect;
-      // Not run: NOSCRIPT, a redirection, a slot in migration. ExecuteBy
-      // sends it again (alone) and deals with it.
+      // Not run: NOSCRIPT, a redirection, a slot in migration. Sent
+      // again alone, which deals with it.
       if (text.starts_with("NOSCRIPT") || text.starts_with("TRYAGAIN") ||
           ParseRedirect(text, &redirect)) {
         return;
@@ -641,18 +736,15 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
       codes[i] = Fail(errs[i], IsServerUnavailable(text) ? LIMIFY_PLUGIN_UNAVAILABLE
                                                          : LIMIFY_PLUGIN_INTERNAL,
                       "script " + std::string(script.name) + ": " + Shorten(text));
-      done[i] = true;
+      (*done)[i] = true;
       return;
     }
     bool fall_back = false;
     std::string error;
     const int32_t code = ReadNativeReply(script, r, outs[i], &error, &fall_back);
-    if (fall_back) return;  // ExecuteBy takes the generic path
+    if (fall_back) return;  // sent again alone: the generic path
     codes[i] = code == LIMIFY_PLUGIN_OK ? code : Fail(errs[i], code, error);
-    if (code == LIMIFY_PLUGIN_OK && cache != nullptr) {
-      cache->Remember(*ops[i], sent, epoch, ReadVerdict(*outs[i]));
-    }
-    done[i] = true;
+    (*done)[i] = true;
   };
 
   std::string args, command;
@@ -713,13 +805,9 @@ void RedisStorage::ExecuteBatch(const limify_storage_op* const* ops, size_t n,
                                         ": unexpected reply to a batch";
       for (size_t i : call.ops) {
         codes[i] = Fail(errs[i], code, why);
-        done[i] = true;
+        (*done)[i] = true;
       }
     }
-  }
-  for (size_t i = 0; i < n; ++i) {
-    // Within the batch's deadline: a batch takes no longer than one check.
-    if (!done[i]) codes[i] = ExecuteBy(*ops[i], deadline, outs[i], errs[i], hooks);
   }
 }
 

@@ -22,6 +22,11 @@
 // and schedules a refresh, ASK is followed with ASKING, TRYAGAIN retried
 // until the deadline, and a connection error to a node schedules a refresh.
 //
+// Combining ("combine", on by default; standalone only). Concurrent native
+// checks beyond four calls on their way are combined into calls of their
+// script's batch form (check_combiner.h), so that under load the server
+// pays a script call's own cost once per call, not once per check.
+//
 // Over-limit cache ("over_limit_cache", off by default): blocks Redis
 // answered are answered again locally until their retry_after passes; see
 // over_limit_cache.h for why that never blocks what Redis would allow.
@@ -44,6 +49,7 @@
 #include <vector>
 
 #include "limify/plugin.h"
+#include "plugins/storage/redis/check_combiner.h"
 #include "plugins/storage/redis/over_limit_cache.h"
 #include "plugins/storage/redis/redis_connection.h"
 #include "plugins/storage/redis/redis_options.h"
@@ -72,6 +78,7 @@ class RedisStorage {
   struct Counters {
     std::atomic<uint64_t> native{0};        // checks decided by a native script
     std::atomic<uint64_t> native_batches{0}; // script calls that decided several checks
+                                             // (a batch's, or concurrent checks combined)
     std::atomic<uint64_t> generic{0};       // checks decided by the generic path
     std::atomic<uint64_t> lua_fallbacks{0}; // native script answered "inexact"
     std::atomic<uint64_t> cas_conflicts{0};
@@ -168,6 +175,26 @@ class RedisStorage {
   int32_t Native(const Script& script, const limify_storage_op& op, int slot, const Hooks* hooks,
                  Deadline deadline, limify_verdict* out, limify_plugin_error* err,
                  bool* fall_back);
+  int32_t NativeAlone(const Script& script, const limify_storage_op& op, int slot,
+                      const Hooks* hooks, Deadline deadline, limify_verdict* out,
+                      limify_plugin_error* err, bool* fall_back);
+  // A check in the combiner (CheckCombiner::Entry::check).
+  struct CombinedCheck {
+    const limify_storage_op* op;
+    const Script* script;
+    limify_verdict* out;
+    limify_plugin_error* err;
+    int32_t code;
+  };
+  void SendCombined(CheckCombiner::Entry* const* entries, size_t n, Deadline deadline) noexcept;
+  // Sends the native ops `which` (scripts[i] set) as one pipeline of script
+  // calls per server, within `deadline`, and settles each it can (codes[i],
+  // *outs[i], errs[i], (*done)[i]). What it cannot (NOSCRIPT, a redirection,
+  // the generic path, no server known) is left for the caller to send alone.
+  void SendNative(const limify_storage_op* const* ops, const std::vector<size_t>& which,
+                  const Script* const* scripts, const Hooks* hooks, Deadline deadline,
+                  limify_verdict* const* outs, int32_t* codes, limify_plugin_error* const* errs,
+                  std::vector<bool>* done);
   int32_t Generic(const limify_storage_op& op, int slot, const Hooks* hooks, Deadline deadline,
                   limify_verdict* out, limify_plugin_error* err);
 
@@ -200,6 +227,8 @@ class RedisStorage {
 
   // Null unless "over_limit_cache" is on.
   std::unique_ptr<OverLimitCache> over_limit_cache_;
+  // Null when "combine" is off.
+  std::unique_ptr<CheckCombiner> combiner_;
 
   Counters counters_;
 };

@@ -1,0 +1,208 @@
+// CheckCombiner's turns, with a send function of the test's own: who goes
+// alone, who is combined, who times out, and that no turn is ever lost.
+#include "plugins/storage/redis/check_combiner.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace limify::testing {
+namespace {
+
+using redis::CheckCombiner;
+using Turn = CheckCombiner::Turn;
+using std::chrono::milliseconds;
+
+CheckCombiner::Clock::time_point In(milliseconds ms) { return CheckCombiner::Clock::now() + ms; }
+
+// Records every call it is asked to send and decides each check in it.
+struct Recorder {
+  std::mutex mu;
+  std::vector<std::vector<int>> calls;  // the checks' ids, per call
+  bool decide = true;
+
+  CheckCombiner::Send AsSend() {
+    return [this](CheckCombiner::Entry* const* entries, size_t n, CheckCombiner::Clock::time_point) {
+      std::vector<int> ids;
+      for (size_t i = 0; i < n; ++i) {
+        ids.push_back(*static_cast<int*>(entries[i]->check));
+        entries[i]->decided = decide;
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      calls.push_back(ids);
+    };
+  }
+};
+
+Turn EnterWithId(CheckCombiner& combiner, int* id, milliseconds budget = milliseconds(5000)) {
+  CheckCombiner::Entry entry;
+  entry.check = id;
+  entry.deadline = In(budget);
+  return combiner.Enter(&entry);
+}
+
+// Enters `n` checks from threads of their own while the turns are held and
+// waits until all are queued.
+struct Queued {
+  std::vector<std::thread> threads;
+  std::vector<int> ids;
+  std::vector<Turn> turns;
+  explicit Queued(size_t n) : ids(n), turns(n, Turn::kAlone) {}
+  void Start(CheckCombiner& combiner, milliseconds budget = milliseconds(5000)) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      ids[i] = static_cast<int>(i) + 1;
+      threads.emplace_back([&, i, budget] { turns[i] = EnterWithId(combiner, &ids[i], budget); });
+    }
+    while (combiner.queued() < ids.size()) std::this_thread::sleep_for(milliseconds(1));
+  }
+  void Join() {
+    for (auto& t : threads) t.join();
+  }
+};
+
+TEST(CheckCombinerTest, ALoneCheckGoesAloneAndSendsNothing) {
+  Recorder recorder;
+  CheckCombiner combiner(2, 64, recorder.AsSend());
+  int id = 0;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(EnterWithId(combiner, &id), Turn::kAlone);
+    combiner.Leave();
+  }
+  EXPECT_TRUE(recorder.calls.empty());
+  EXPECT_EQ(combiner.combined_calls(), 0u);
+}
+
+TEST(CheckCombinerTest, ChecksThatArriveWhileTheTurnsAreTakenGoTogether) {
+  Recorder recorder;
+  CheckCombiner combiner(1, 64, recorder.AsSend());
+  int holder = 0;
+  ASSERT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
+  Queued queued(5);
+  queued.Start(combiner);
+  EXPECT_TRUE(recorder.calls.empty()) << "nothing is sent while the only turn is held";
+  combiner.Leave();
+  queued.Join();
+  ASSERT_EQ(recorder.calls.size(), 1u);
+  EXPECT_EQ(std::set<int>(recorder.calls[0].begin(), recorder.calls[0].end()),
+            (std::set<int>{1, 2, 3, 4, 5}));
+  for (Turn t : queued.turns) EXPECT_EQ(t, Turn::kDecided);
+  EXPECT_EQ(combiner.combined_calls(), 1u);
+  EXPECT_EQ(EnterWithId(combiner, &holder), Turn::kAlone) << "the turn came back";
+}
+
+TEST(CheckCombinerTest, ACallTakesAtMostMaxTogether) {
+  Recorder recorder;
+  CheckCombiner combiner(1, 4, recorder.AsSend());
+  int holder = 0;
+  ASSERT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
+  Queued queued(10);
+  queued.Start(combiner);
+  combiner.Leave();
+  queued.Join();
+  std::set<int> sent;
+  for (const auto& call : recorder.calls) {
+    EXPECT_LE(call.size(), 4u);
+    for (int id : call) EXPECT_TRUE(sent.insert(id).second) << "check " << id << " sent twice";
+  }
+  EXPECT_EQ(sent.size(), 10u);
+  EXPECT_EQ(recorder.calls.size(), 3u);  // 4 + 4 + 2
+}
+
+TEST(CheckCombinerTest, UndecidedChecksAreToldToGoAlone) {
+  Recorder recorder;
+  recorder.decide = false;
+  CheckCombiner combiner(1, 64, recorder.AsSend());
+  int holder = 0;
+  ASSERT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
+  Queued queued(3);
+  queued.Start(combiner);
+  combiner.Leave();
+  queued.Join();
+  for (Turn t : queued.turns) EXPECT_EQ(t, Turn::kUndecided);
+}
+
+TEST(CheckCombinerTest, ACheckWhoseDeadlinePassesInTheQueueIsNeverSent) {
+  Recorder recorder;
+  CheckCombiner combiner(1, 64, recorder.AsSend());
+  int holder = 0;
+  ASSERT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
+  int late = 7;
+  const auto start = CheckCombiner::Clock::now();
+  EXPECT_EQ(EnterWithId(combiner, &late, milliseconds(20)), Turn::kTimedOut);
+  const auto waited = CheckCombiner::Clock::now() - start;
+  EXPECT_GE(waited, milliseconds(20));
+  EXPECT_LT(waited, milliseconds(500));
+  combiner.Leave();
+  EXPECT_TRUE(recorder.calls.empty());
+  EXPECT_EQ(EnterWithId(combiner, &holder), Turn::kAlone) << "no turn was lost";
+}
+
+// Many threads, short and long deadlines, a send that takes a while: every
+// check gets one answer, none is sent after it timed out or twice, and
+// every turn comes back.
+TEST(CheckCombinerTest, UnderContentionNoCheckIsLostOrSentTwiceAndNoTurnLeaks) {
+  std::mutex mu;
+  std::set<int> sent;
+  std::atomic<int> duplicates{0};
+  CheckCombiner combiner(
+      2, 8, [&](CheckCombiner::Entry* const* entries, size_t n, CheckCombiner::Clock::time_point) {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        std::lock_guard<std::mutex> lock(mu);
+        for (size_t i = 0; i < n; ++i) {
+          if (!sent.insert(*static_cast<int*>(entries[i]->check)).second) duplicates++;
+          entries[i]->decided = true;
+        }
+      });
+  constexpr int kThreads = 32, kEach = 300;
+  std::atomic<int> alone{0}, decided{0}, timed_out{0}, undecided{0};
+  std::vector<std::set<int>> timed_out_ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::minstd_rand rng(t);
+      for (int i = 0; i < kEach; ++i) {
+        int id = t * kEach + i;
+        const milliseconds budget(rng() % 4 == 0 ? 0 : rng() % 3);
+        switch (EnterWithId(combiner, &id, budget)) {
+          case Turn::kAlone:
+            alone++;
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+            combiner.Leave();
+            break;
+          case Turn::kDecided:
+            decided++;
+            break;
+          case Turn::kUndecided:
+            undecided++;
+            break;
+          case Turn::kTimedOut:
+            timed_out++;
+            timed_out_ids[t].insert(id);
+            break;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(alone + decided + timed_out + undecided, kThreads * kEach);
+  EXPECT_EQ(undecided.load(), 0);
+  EXPECT_EQ(duplicates.load(), 0);
+  EXPECT_EQ(static_cast<int>(sent.size()), decided.load());
+  for (const auto& ids : timed_out_ids) {
+    for (int id : ids) EXPECT_EQ(sent.count(id), 0u) << "check " << id << " timed out but was sent";
+  }
+  EXPECT_GT(decided.load(), 0) << "some checks were combined";
+  EXPECT_GT(combiner.combined_calls(), 0u);
+  int id = -1;
+  EXPECT_EQ(EnterWithId(combiner, &id), Turn::kAlone);
+  EXPECT_EQ(EnterWithId(combiner, &id), Turn::kAlone) << "both turns came back";
+}
+
+}  // namespace
+}  // namespace limify::testing
