@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <set>
@@ -47,24 +48,26 @@ Turn EnterWithId(CheckCombiner& combiner, int* id, milliseconds budget = millise
   return combiner.Enter(&entry);
 }
 
-// Enters `n` checks from threads of their own while the turns are held and
-// waits until all are queued.
-struct Queued {
+// Takes the combiner's one turn, queues checks 1..n from threads of their
+// own behind it, runs `while_held`, gives the turn back and returns the
+// queued checks' turns.
+std::vector<Turn> QueueBehindTheTurn(CheckCombiner& combiner, size_t n,
+                                     const std::function<void()>& while_held = [] {}) {
+  int holder = 0;
+  EXPECT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
+  std::vector<int> ids(n);
+  std::vector<Turn> turns(n, Turn::kAlone);
   std::vector<std::thread> threads;
-  std::vector<int> ids;
-  std::vector<Turn> turns;
-  explicit Queued(size_t n) : ids(n), turns(n, Turn::kAlone) {}
-  void Start(CheckCombiner& combiner, milliseconds budget = milliseconds(5000)) {
-    for (size_t i = 0; i < ids.size(); ++i) {
-      ids[i] = static_cast<int>(i) + 1;
-      threads.emplace_back([&, i, budget] { turns[i] = EnterWithId(combiner, &ids[i], budget); });
-    }
-    while (combiner.queued() < ids.size()) std::this_thread::sleep_for(milliseconds(1));
+  for (size_t i = 0; i < n; ++i) {
+    ids[i] = static_cast<int>(i) + 1;
+    threads.emplace_back([&, i] { turns[i] = EnterWithId(combiner, &ids[i]); });
   }
-  void Join() {
-    for (auto& t : threads) t.join();
-  }
-};
+  while (combiner.queued() < n) std::this_thread::sleep_for(milliseconds(1));
+  while_held();
+  combiner.Leave();
+  for (auto& t : threads) t.join();
+  return turns;
+}
 
 TEST(CheckCombinerTest, ALoneCheckGoesAloneAndSendsNothing) {
   Recorder recorder;
@@ -81,30 +84,22 @@ TEST(CheckCombinerTest, ALoneCheckGoesAloneAndSendsNothing) {
 TEST(CheckCombinerTest, ChecksThatArriveWhileTheTurnsAreTakenGoTogether) {
   Recorder recorder;
   CheckCombiner combiner(1, 64, recorder.AsSend());
-  int holder = 0;
-  ASSERT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
-  Queued queued(5);
-  queued.Start(combiner);
-  EXPECT_TRUE(recorder.calls.empty()) << "nothing is sent while the only turn is held";
-  combiner.Leave();
-  queued.Join();
+  const std::vector<Turn> turns = QueueBehindTheTurn(combiner, 5, [&] {
+    EXPECT_TRUE(recorder.calls.empty()) << "nothing is sent while the only turn is held";
+  });
   ASSERT_EQ(recorder.calls.size(), 1u);
   EXPECT_EQ(std::set<int>(recorder.calls[0].begin(), recorder.calls[0].end()),
             (std::set<int>{1, 2, 3, 4, 5}));
-  for (Turn t : queued.turns) EXPECT_EQ(t, Turn::kDecided);
+  for (Turn t : turns) EXPECT_EQ(t, Turn::kDecided);
   EXPECT_EQ(combiner.combined_calls(), 1u);
-  EXPECT_EQ(EnterWithId(combiner, &holder), Turn::kAlone) << "the turn came back";
+  int id = 0;
+  EXPECT_EQ(EnterWithId(combiner, &id), Turn::kAlone) << "the turn came back";
 }
 
 TEST(CheckCombinerTest, ACallTakesAtMostMaxTogether) {
   Recorder recorder;
   CheckCombiner combiner(1, 4, recorder.AsSend());
-  int holder = 0;
-  ASSERT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
-  Queued queued(10);
-  queued.Start(combiner);
-  combiner.Leave();
-  queued.Join();
+  QueueBehindTheTurn(combiner, 10);
   std::set<int> sent;
   for (const auto& call : recorder.calls) {
     EXPECT_LE(call.size(), 4u);
@@ -118,13 +113,7 @@ TEST(CheckCombinerTest, UndecidedChecksAreToldToGoAlone) {
   Recorder recorder;
   recorder.decide = false;
   CheckCombiner combiner(1, 64, recorder.AsSend());
-  int holder = 0;
-  ASSERT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
-  Queued queued(3);
-  queued.Start(combiner);
-  combiner.Leave();
-  queued.Join();
-  for (Turn t : queued.turns) EXPECT_EQ(t, Turn::kUndecided);
+  for (Turn t : QueueBehindTheTurn(combiner, 3)) EXPECT_EQ(t, Turn::kUndecided);
 }
 
 TEST(CheckCombinerTest, ACheckWhoseDeadlinePassesInTheQueueIsNeverSent) {
