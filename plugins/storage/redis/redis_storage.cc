@@ -4,9 +4,9 @@
 #include <bit>
 #include <cstring>
 #include <map>
-#include <tuple>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "limify/plugin.hpp"
 #include "plugins/storage/redis/cluster_slots.h"
