@@ -14,7 +14,8 @@
 //
 // Beside the rates: the client's CPU per check (user = the engine, plugin and
 // libraries; sys = syscalls, the loopback TCP stack and thread wake-ups), and
-// the server's CPU and read/write syscalls per EVALSHA for each client.
+// the server's CPU, read/write syscalls and EVALSHA calls per check for each
+// client.
 //
 // --batches: one caller with that many requests in hand (limify_check_batch:
 // one pipelined round trip per batch), beside redis-benchmark -c 1 -P <n>.
@@ -103,7 +104,7 @@ double Preemptions() {
 
 // The server's side of a run: EVALSHA calls, its CPU (user + system) and its
 // read/write syscalls (/proc/<pid>/io: the server runs on this machine).
-// Per call, they show how much a client's batching saves the server, which
+// Per check, they show how much a client's batching saves the server, which
 // on a small machine is the bottleneck.
 struct ServerStats {
   double calls = 0, cpu_s = 0, reads = 0, writes = 0;
@@ -135,20 +136,23 @@ ServerStats SnapServer(int port, const std::string& pid) {
   return s;
 }
 
-// Totals over several runs: the server's work between two snapshots.
+// Totals over several runs: the server's work between two snapshots, for
+// `checks` checks made in between (a combined call or a batch call of the
+// script decides many checks in one EVALSHA).
 struct ServerTotals {
-  double calls = 0, cpu_s = 0, reads = 0, writes = 0;
-  void Add(const ServerStats& a, const ServerStats& b) {
+  double checks = 0, calls = 0, cpu_s = 0, reads = 0, writes = 0;
+  void Add(const ServerStats& a, const ServerStats& b, double checks_made) {
+    checks += checks_made;
     calls += b.calls - a.calls;
     cpu_s += b.cpu_s - a.cpu_s;
     reads += b.reads - a.reads;
     writes += b.writes - a.writes;
   }
-  std::string PerCall() const {
-    const double n = std::max(1.0, calls);
-    char text[96];
-    std::snprintf(text, sizeof text, "%.2f us CPU, %.3f reads, %.3f writes", cpu_s * 1e6 / n,
-                  reads / n, writes / n);
+  std::string PerCheck() const {
+    const double n = std::max(1.0, checks);
+    char text[128];
+    std::snprintf(text, sizeof text, "%.2f us CPU, %.3f reads, %.3f writes, %.3f EVALSHA",
+                  cpu_s * 1e6 / n, reads / n, writes / n, calls / n);
     return text;
   }
 };
@@ -161,6 +165,7 @@ struct Result {
   double sys_us_per_check = 0;
   double switches_per_check = 0;
   double preemptions_per_check = 0;
+  double checks = 0;
   long errors = 0;
 };
 
@@ -233,6 +238,7 @@ Result RunEngine(limify::Engine& engine, const std::string& rule, int threads, d
   Result r;
   if (all.empty()) return r;
   std::sort(all.begin(), all.end());
+  r.checks = all.size();
   r.per_second = all.size() / elapsed;
   r.p50_us = all[all.size() / 2] / 1000.0;
   r.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)] / 1000.0;
@@ -300,6 +306,7 @@ Result RunRedisBenchmark(int port, const std::string& evalsha, int clients, int 
   ::getrusage(RUSAGE_CHILDREN, &after);
   Result r;
   const auto seconds_of = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  r.checks = requests;
   r.cpu_us_per_check = (seconds_of(after.ru_utime) - seconds_of(before.ru_utime)) * 1e6 / requests;
   r.sys_us_per_check = (seconds_of(after.ru_stime) - seconds_of(before.ru_stime)) * 1e6 / requests;
   // "...: 14234.56 requests per second, p50=0.063 msec"
@@ -405,12 +412,12 @@ int main(int argc, char** argv) {
         const long n = std::max<long>(20000, static_cast<long>(ours_runs.back().per_second * seconds));
         ref_runs.push_back(RunRedisBenchmark(port, evalsha, t, 1, n));
         const ServerStats s2 = SnapServer(port, server_pid);
-        ours_server.Add(s0, s1);
-        ref_server.Add(s1, s2);
+        ours_server.Add(s0, s1, ours_runs.back().checks);
+        ref_server.Add(s1, s2, ref_runs.back().checks);
         ratios.Add(ours_runs.back().per_second, ref_runs.back().per_second);
         if (t == threads.back()) {  // the largest count also beside the pipelined ceiling
           const Result piped = RunRedisBenchmark(port, evalsha, 50, 16, 3 * n / 2);
-          piped_server.Add(s2, SnapServer(port, server_pid));
+          piped_server.Add(s2, SnapServer(port, server_pid), 3 * n / 2);
           piped_rates.push_back(piped.per_second);
           piped_vs_ours.Add(ours_runs.back().per_second, piped.per_second);
         }
@@ -421,17 +428,17 @@ int main(int argc, char** argv) {
                   ("-c " + std::to_string(t) + " -P 1").c_str(), ref.per_second, ref.p50_us,
                   100 * ratios.Median(), ours.errors ? "  (errors!)" : "", ours.sys_us_per_check,
                   ours.switches_per_check, ours.preemptions_per_check, ratios.Spread().c_str());
-      server_lines.push_back(std::to_string(t) + " callers: limify " + ours_server.PerCall() +
-                             " | redis-benchmark -P 1 " + ref_server.PerCall() +
+      server_lines.push_back(std::to_string(t) + " callers: limify " + ours_server.PerCheck() +
+                             " | redis-benchmark -P 1 " + ref_server.PerCheck() +
                              "; redis-benchmark's own CPU " + ClientCpu(ref));
     }
     std::printf("%8s %12s %9s %9s %11s | %22s %12.0f %9s\n", "", "", "", "", "",
                 "-c 50 -P 16 (ceiling)", piped_rates[piped_vs_ours.MedianIndex()], "");
     std::printf("  %d callers / ceiling: %.0f%%%s\n", threads.back(), 100 * piped_vs_ours.Median(),
                 piped_vs_ours.Spread().c_str());
-    std::printf("  server per EVALSHA (CPU, read and write syscalls):\n");
+    std::printf("  server per check (CPU, read and write syscalls, EVALSHA calls):\n");
     for (const std::string& line : server_lines) std::printf("    %s\n", line.c_str());
-    std::printf("    ceiling -c 50 -P 16: %s\n", piped_server.PerCall().c_str());
+    std::printf("    ceiling -c 50 -P 16: %s\n", piped_server.PerCheck().c_str());
     if (!batches.empty()) std::printf("  (batch rows: one caller; p50/p99 of a whole batch)\n");
     for (int b : batches) {
       const Result ours = RunBatches(**engine, algorithm, b, seconds);

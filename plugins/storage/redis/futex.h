@@ -20,6 +20,10 @@
 
 namespace limify::redis {
 
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
+                  std::atomic<uint32_t>::is_always_lock_free,
+              "a futex word is a plain 32-bit integer");
+
 // Sleeps while *word == value, at most until `deadline` (or a signal, or a
 // spurious wake-up: callers loop on their condition).
 template <typename Clock>

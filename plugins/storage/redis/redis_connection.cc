@@ -5,9 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <linux/futex.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include <new>
 
 #include "limify/plugin.h"
+#include "plugins/storage/redis/futex.h"
 
 namespace limify::redis {
 namespace {
@@ -260,30 +259,6 @@ int32_t Handshake(int fd, const ConnectionConfig& config, Deadline deadline,
   }
   redisReaderFree(reader);
   return rc;
-}
-
-}  // namespace
-
-namespace {
-
-static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
-                  std::atomic<uint32_t>::is_always_lock_free,
-              "a futex word is a plain 32-bit integer");
-
-// Sleeps while `*word` is `value`, until woken or `deadline` (spurious
-// returns are possible: callers check again).
-void FutexWait(std::atomic<uint32_t>* word, uint32_t value, Deadline deadline) {
-  const auto left = deadline - Clock::now();
-  if (left <= Clock::duration::zero()) return;
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-  struct timespec ts = {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, value, &ts,
-            nullptr, 0);
-}
-
-void FutexWake(std::atomic<uint32_t>* word) {
-  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr,
-            nullptr, 0);
 }
 
 // Gives a role back on every way out of a scope: calls `release(unwinding)`,
