@@ -460,7 +460,10 @@ def redis(rep: Report) -> None:
                        "redis-benchmark EVALSHA/s (-c callers -P 1)", "limify / redis-benchmark",
                        "redis_rate checks/s", "limify gcra / redis_rate"], out))
         rep.add("\nredis-benchmark with `-P 1` keeps one request in flight per client; limify's engine pipelines "
-                "its callers' requests on one connection, so it can pass that figure. The pipelined run below "
+                "its callers' requests on one connection, and once eight calls are on their way it combines the "
+                "checks that queue behind them into one call of the script's batch form (the server then pays a "
+                "script call's own cost once per call, not once per check), so it can pass that figure. The "
+                "pipelined run below "
                 "(50 clients, 16 requests in flight each) is the server's own ceiling for the script — approximately: on "
                 "2 cores redis-benchmark's own work competes with the server's, as limify's does.\n")
     for c in rb.get("pipelined_ceiling", []):
@@ -495,6 +498,17 @@ def redis(rep: Report) -> None:
             text += (f" and {num(ceiling)}/s pipelined, the server's ceiling "
                      f"(limify at {100 * tb[c]['per_second'] / ceiling:.0f}% of it)")
         rep.headlines.append(text)
+    for a, by_callers in (("token_bucket", tb), ("gcra", gc)):
+        one = by_callers.get(1)
+        if one and one["redis_benchmark_per_second"]:
+            rep.headlines.append(f"- Redis, 1 caller: limify {a} {num(one['per_second'])} checks/s, "
+                                 f"{100 * one['per_second'] / one['redis_benchmark_per_second']:.0f}% of "
+                                 f"redis-benchmark -c 1 on the same EVALSHA")
+    for c in rb.get("pipelined_ceiling", []):
+        if "paired_percent" in c:
+            rep.headlines.append(f"- Redis, {c['callers']} callers: limify {c['algorithm']} at {c['paired_percent']}% "
+                                 f"of the server's pipelined ceiling (redis-benchmark -c {c['clients']} "
+                                 f"-P {c['pipeline']}, median of paired runs)")
     if gc and rr:
         c = 8 if 8 in gc and 8 in rr else max(set(gc) & set(rr), default=None)
         if c:

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -22,14 +23,17 @@ using std::chrono::milliseconds;
 
 CheckCombiner::Clock::time_point In(milliseconds ms) { return CheckCombiner::Clock::now() + ms; }
 
-// Records every call it is asked to send and decides each check in it.
+// Records every call it is asked to send, and its deadline, and decides
+// each check in it.
 struct Recorder {
   std::mutex mu;
   std::vector<std::vector<int>> calls;  // the checks' ids, per call
+  std::vector<CheckCombiner::Clock::time_point> deadlines;  // per call
   bool decide = true;
 
   CheckCombiner::Send AsSend() {
-    return [this](CheckCombiner::Entry* const* entries, size_t n, CheckCombiner::Clock::time_point) {
+    return [this](CheckCombiner::Entry* const* entries, size_t n,
+                  CheckCombiner::Clock::time_point deadline) {
       std::vector<int> ids;
       for (size_t i = 0; i < n; ++i) {
         ids.push_back(*static_cast<int*>(entries[i]->check));
@@ -37,15 +41,20 @@ struct Recorder {
       }
       std::lock_guard<std::mutex> lock(mu);
       calls.push_back(ids);
+      deadlines.push_back(deadline);
     };
   }
 };
 
-Turn EnterWithId(CheckCombiner& combiner, int* id, milliseconds budget = milliseconds(5000)) {
+Turn EnterBy(CheckCombiner& combiner, int* id, CheckCombiner::Clock::time_point deadline) {
   CheckCombiner::Entry entry;
   entry.check = id;
-  entry.deadline = In(budget);
+  entry.deadline = deadline;
   return combiner.Enter(&entry);
+}
+
+Turn EnterWithId(CheckCombiner& combiner, int* id, milliseconds budget = milliseconds(5000)) {
+  return EnterBy(combiner, id, In(budget));
 }
 
 // Takes the combiner's one turn, queues checks 1..n from threads of their
@@ -130,6 +139,78 @@ TEST(CheckCombinerTest, ACheckWhoseDeadlinePassesInTheQueueIsNeverSent) {
   combiner.Leave();
   EXPECT_TRUE(recorder.calls.empty());
   EXPECT_EQ(EnterWithId(combiner, &holder), Turn::kAlone) << "no turn was lost";
+}
+
+// The leader's call runs within the leader's deadline; a check due sooner
+// is not taken into it, so no check is answered after its own deadline.
+TEST(CheckCombinerTest, ACallKeepsItsLeadersDeadlineAndTakesNoCheckDueSooner) {
+  Recorder recorder;
+  CheckCombiner combiner(1, 64, recorder.AsSend());
+  int holder = 0;
+  ASSERT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
+  int ids[3] = {1, 2, 3};  // the leader-to-be, one due sooner, one due later
+  const CheckCombiner::Clock::time_point deadlines[3] = {In(milliseconds(5000)),
+                                                         In(milliseconds(3000)),
+                                                         In(milliseconds(9000))};
+  Turn turns[3];
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < 3; ++i) {  // queued in this order
+    threads.emplace_back([&, i] { turns[i] = EnterBy(combiner, &ids[i], deadlines[i]); });
+    while (combiner.queued() < i + 1) std::this_thread::sleep_for(milliseconds(1));
+  }
+  combiner.Leave();
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(recorder.calls.size(), 2u);
+  EXPECT_EQ(recorder.calls[0], (std::vector<int>{1, 3}));
+  EXPECT_EQ(recorder.deadlines[0], deadlines[0]);
+  EXPECT_EQ(recorder.calls[1], (std::vector<int>{2}));
+  EXPECT_EQ(recorder.deadlines[1], deadlines[1]) << "the check due sooner led a call of its own";
+  for (Turn t : turns) EXPECT_EQ(t, Turn::kDecided);
+}
+
+// Checks of one call are woken one after another: every one of them is
+// back soon after the call, none waits for a poll (a second) because its
+// wake-up came before it was done.
+TEST(CheckCombinerTest, EveryCheckOfACallIsBackSoonAfterTheCall) {
+  std::atomic<int64_t> sent_ns{0};
+  CheckCombiner combiner(
+      1, 64, [&](CheckCombiner::Entry* const* entries, size_t n, CheckCombiner::Clock::time_point) {
+        for (size_t i = 0; i < n; ++i) entries[i]->decided = true;
+        sent_ns = CheckCombiner::Clock::now().time_since_epoch().count();
+      });
+  constexpr size_t kChecks = 12;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<int64_t> back_ns(kChecks);
+    std::vector<int> ids(kChecks);
+    std::vector<Turn> turns(kChecks);
+    int holder = 0;
+    ASSERT_EQ(EnterWithId(combiner, &holder), Turn::kAlone);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < kChecks; ++i) {
+      threads.emplace_back([&, i] {
+        turns[i] = EnterWithId(combiner, &ids[i]);
+        back_ns[i] = CheckCombiner::Clock::now().time_since_epoch().count();
+      });
+    }
+    while (combiner.queued() < kChecks) std::this_thread::sleep_for(milliseconds(1));
+    combiner.Leave();
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < kChecks; ++i) {
+      EXPECT_EQ(turns[i], Turn::kDecided);
+      EXPECT_LT(std::chrono::nanoseconds(back_ns[i] - sent_ns), milliseconds(300))
+          << "round " << round << ": check " << i << " came back late";
+    }
+  }
+}
+
+TEST(CheckCombinerTest, ASendThatThrowsLeavesItsChecksToGoAloneAndGivesTheTurnBack) {
+  CheckCombiner combiner(
+      1, 64, [](CheckCombiner::Entry* const*, size_t, CheckCombiner::Clock::time_point) {
+        throw std::runtime_error("send failed");
+      });
+  for (Turn t : QueueBehindTheTurn(combiner, 3)) EXPECT_EQ(t, Turn::kUndecided);
+  int id = 0;
+  EXPECT_EQ(EnterWithId(combiner, &id), Turn::kAlone) << "the turn came back";
 }
 
 // Many threads, short and long deadlines, a send that takes a while: every

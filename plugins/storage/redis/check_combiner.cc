@@ -45,7 +45,8 @@ CheckCombiner::Turn CheckCombiner::Enter(Entry* entry) {
   }
   if (state == kLead) return Lead(entry);
   // Taken: the leader writes into the entry until kDone, which comes by the
-  // earliest deadline of its call (give or take the reply's processing).
+  // leader's deadline, no later than this check's (give or take the reply's
+  // processing).
   while (state != kDone) {
     FutexWait(&entry->state, state, Clock::now() + std::chrono::seconds(1));
     state = entry->state.load(std::memory_order_acquire);
@@ -60,30 +61,41 @@ CheckCombiner::Turn CheckCombiner::Lead(Entry* self) {
     return Turn::kTimedOut;
   }
   std::vector<Entry*> call;
-  call.reserve(max_together_);  // nothing below may throw once checks are taken
+  try {
+    call.reserve(max_together_);  // nothing below may throw once checks are taken
+  } catch (...) {
+    HandOn();
+    return Turn::kUndecided;  // sent alone
+  }
   call.push_back(self);
   {
+    // The call runs within the leader's deadline, so it takes no check due
+    // sooner: such a check waits for a turn of its own (or times out there).
     std::lock_guard<std::mutex> lock(mu_);
-    while (!queue_.empty() && call.size() < max_together_) {
-      queue_.front()->state.store(kTaken, std::memory_order_relaxed);
-      call.push_back(queue_.front());
-      queue_.pop_front();
+    for (auto it = queue_.begin(); it != queue_.end() && call.size() < max_together_;) {
+      if ((*it)->deadline < self->deadline) {
+        ++it;
+        continue;
+      }
+      (*it)->state.store(kTaken, std::memory_order_relaxed);
+      call.push_back(*it);
+      it = queue_.erase(it);
     }
   }
-  Clock::time_point deadline = self->deadline;
-  for (const Entry* e : call) deadline = std::min(deadline, e->deadline);
   if (call.size() > 1) combined_calls_.fetch_add(1, std::memory_order_relaxed);
   try {
-    send_(call.data(), call.size(), deadline);
+    send_(call.data(), call.size(), self->deadline);
   } catch (...) {  // `send` must not throw; if it did, each check is sent alone
     for (Entry* e : call) e->decided = false;
   }
   // Woken one after another (each wakes the next on its way out): waking
-  // them all at once makes a crowd of runnable threads on few cores.
+  // them all at once makes a crowd of runnable threads on few cores. Done
+  // from the last to the first, so that a check that finds itself done
+  // early (never asleep, or woken spuriously) wakes a next one that is done
+  // too: in order, the next could go back to sleep just before it is done,
+  // with nobody left to wake it.
   for (size_t i = 1; i + 1 < call.size(); ++i) call[i]->wake_next = call[i + 1];
-  for (size_t i = 1; i < call.size(); ++i) {
-    call[i]->state.store(kDone, std::memory_order_release);
-  }
+  for (size_t i = call.size(); i-- > 1;) call[i]->state.store(kDone, std::memory_order_release);
   if (call.size() > 1) FutexWake(&call[1]->state);
   HandOn();
   return self->decided ? Turn::kDecided : Turn::kUndecided;

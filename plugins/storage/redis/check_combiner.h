@@ -11,9 +11,9 @@
 // once per call instead of once per check, which is most of its time.
 //
 // Deadlines. A queued check whose deadline passes leaves the queue unsent
-// (TIMEOUT). A leader sends within the earliest deadline of its checks, so a
-// taken check is answered, or failed, by about its own deadline; it waits
-// for that, as the leader writes into it.
+// (TIMEOUT). A leader sends within its own deadline and takes no check due
+// sooner, so a taken check is answered, or failed, by about its own
+// deadline; it waits for that, as the leader writes into it.
 #ifndef LIMIFY_PLUGINS_STORAGE_REDIS_CHECK_COMBINER_H_
 #define LIMIFY_PLUGINS_STORAGE_REDIS_CHECK_COMBINER_H_
 

@@ -27,7 +27,10 @@ constexpr size_t kKnownStateSizes = 5;
 constexpr size_t kChecksPerScript = 64;
 // Calls the combiner keeps on their way at once: enough to keep the server
 // busy while a reply travels back, few enough that checks gather meanwhile.
-constexpr int kCombinedCallsInFlight = 4;
+// Up to 8 callers never queue: at 8 callers the server is not yet the limit,
+// and queueing would only add wake-ups (A/B, 4 rounds: 29-41k checks/s at 8
+// in flight against 12-27k/s at 4; at 64 callers 62-81k/s against 21-61k/s).
+constexpr int kCombinedCallsInFlight = 8;
 
 // The state size the native script of `algorithm` reads, for a limit of `L`
 // (0 when unknown): a plugin of the same name with another layout must not

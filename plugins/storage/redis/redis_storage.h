@@ -23,7 +23,7 @@
 // until the deadline, and a connection error to a node schedules a refresh.
 //
 // Combining ("combine", on by default; standalone only). Concurrent native
-// checks beyond four calls on their way are combined into calls of their
+// checks beyond eight calls on their way are combined into calls of their
 // script's batch form (check_combiner.h), so that under load the server
 // pays a script call's own cost once per call, not once per check.
 //
