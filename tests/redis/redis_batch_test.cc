@@ -208,46 +208,25 @@ TEST(BatchFormTest, ALargeBatchIsSplitIntoCallsAndStaysExact) {
 // it are decided together, in batch order.
 TEST(BatchFormTest, ThePluginAnswersAnInvalidOpAloneAndTheOthers) {
   ASSERT_NE(RedisPlugin()->execute_batch, nullptr);
-  void* instance = nullptr;
-  limify_storage_env env{};
-  env.struct_size = sizeof env;
-  limify_plugin_error create_err;
-  ASSERT_EQ(RedisPlugin()->create(Options(ServerUrl("main")).c_str(), &env, &instance,
-                                  &create_err),
-            LIMIFY_PLUGIN_OK)
-      << create_err.message;
+  PluginStorage plugin(Options(ServerUrl("main")));
+  ASSERT_TRUE(plugin.ok()) << plugin.create_error();
   const Rule rule = MakeRule("fixed_window", {Spec(2, kMinute)}, UniqueName("batch-abi"));
   LimitApplication apps[4];
   std::vector<limify_storage_op> ops;
   for (LimitApplication& app : apps) ops.push_back(MakeOp(rule, &app, 1, false));
   ops[1].cost = 0;  // invalid: CheckStorageOp refuses it
-  limify_verdict verdicts[4];
-  limify_plugin_error errors[4];
-  const limify_storage_op* op_ptrs[4];
-  limify_verdict* outs[4];
-  limify_plugin_error* errs[4];
-  for (size_t i = 0; i < 4; ++i) {
-    verdicts[i] = limify_verdict{};
-    verdicts[i].struct_size = sizeof verdicts[i];
-    op_ptrs[i] = &ops[i];
-    outs[i] = &verdicts[i];
-    errs[i] = &errors[i];
-  }
-  int32_t codes[4] = {-1, -1, -1, -1};
-  limify_plugin_error err;
-  EXPECT_EQ(RedisPlugin()->execute_batch(instance, op_ptrs, 4, outs, codes, errs, &err),
-            LIMIFY_PLUGIN_OK)
-      << err.message;
-  EXPECT_EQ(codes[1], LIMIFY_PLUGIN_INVALID_ARGUMENT);
-  EXPECT_NE(errors[1].message.find("cost"), std::string::npos) << errors[1].message;
+  StepResult call;
+  const std::vector<StepResult> got = plugin.Batch(ops, &call);
+  EXPECT_EQ(call.code, LIMIFY_PLUGIN_OK) << call.error;
+  EXPECT_EQ(got[1].code, LIMIFY_PLUGIN_INVALID_ARGUMENT);
+  EXPECT_NE(got[1].error.find("cost"), std::string::npos) << got[1].error;
   // The three valid ops of a limit of 2, in batch order: allowed, allowed, denied.
-  for (size_t i : {0, 2, 3}) ASSERT_EQ(codes[i], LIMIFY_PLUGIN_OK) << errors[i].message;
-  EXPECT_EQ(verdicts[0].allowed, 1u);
-  EXPECT_EQ(verdicts[0].remaining, 1);
-  EXPECT_EQ(verdicts[2].allowed, 1u);
-  EXPECT_EQ(verdicts[2].remaining, 0);
-  EXPECT_EQ(verdicts[3].allowed, 0u);
-  RedisPlugin()->destroy(instance);
+  for (size_t i : {0, 2, 3}) ASSERT_EQ(got[i].code, LIMIFY_PLUGIN_OK) << got[i].error;
+  EXPECT_EQ(got[0].verdict.allowed, 1u);
+  EXPECT_EQ(got[0].verdict.remaining, 1);
+  EXPECT_EQ(got[2].verdict.allowed, 1u);
+  EXPECT_EQ(got[2].verdict.remaining, 0);
+  EXPECT_EQ(got[3].verdict.allowed, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, BatchTest, ::testing::Values(false, true),

@@ -33,6 +33,37 @@ ConnectionConfig MainServer() {
   return config;
 }
 
+// Keeps the server busy for 400 ms: a script run through `connection` from
+// a thread of its own, started at construction; Finish() checks it ran.
+class BusyScript {
+ public:
+  explicit BusyScript(Connection& connection)
+      : thread_([this, &connection] {
+          code_ = connection.Call(
+              Encode({"EVAL",
+                      "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+                      "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > "
+                      "400000 return 7",
+                      "0"}),
+              1, Clock::now() + milliseconds(3000), reply_, &error_);
+        }) {}
+  ~BusyScript() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Finish() {
+    thread_.join();
+    ASSERT_EQ(code_.load(), LIMIFY_PLUGIN_OK) << error_;
+    EXPECT_EQ(reply_[0]->integer, 7);
+  }
+
+ private:
+  std::atomic<int32_t> code_{-1};
+  std::string error_;
+  ReplyPtr reply_[1];
+  std::thread thread_;  // last: starts once the rest is built
+};
+
 TEST(RedisConnectionTest, ACallerThatGivesUpDoesNotBreakTheConnectionForOthers) {
   const ConnectionConfig config = MainServer();
   Connection connection(&config);
@@ -193,20 +224,12 @@ TEST(RedisConnectionTest, AWriterWhoseDeadlinePassesMidWriteDoesNotFailTheOthers
                             &error),
             LIMIFY_PLUGIN_OK)
       << error;
-  const std::string busy = Encode(
-      {"EVAL",
-       "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
-       "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 400000 return 7",
-       "0"});
   // Built first: under a sanitizer 16 MB take long to fill.
   const std::string set = Encode({"SET", key, std::string(16 << 20, 'v')});
-  std::atomic<int32_t> busy_code{-1}, patient_code{-1};
-  std::string busy_error, patient_error;
-  ReplyPtr busy_reply[1], patient_reply[1];
-  std::thread busy_caller([&] {
-    busy_code = connection.Call(busy, 1, Clock::now() + milliseconds(3000), busy_reply,
-                                &busy_error);
-  });
+  std::atomic<int32_t> patient_code{-1};
+  std::string patient_error;
+  ReplyPtr patient_reply[1];
+  BusyScript busy(connection);
   // The script runs (for 400 ms: copying 16 MB into the connection's buffer
   // takes long under a sanitizer).
   std::this_thread::sleep_for(milliseconds(20));
@@ -218,10 +241,8 @@ TEST(RedisConnectionTest, AWriterWhoseDeadlinePassesMidWriteDoesNotFailTheOthers
   });
   EXPECT_EQ(connection.Call(set, 1, Clock::now() + milliseconds(20), reply, &error),
             LIMIFY_PLUGIN_TIMEOUT);
-  busy_caller.join();
+  busy.Finish();
   patient.join();
-  ASSERT_EQ(busy_code.load(), LIMIFY_PLUGIN_OK) << busy_error;
-  EXPECT_EQ(busy_reply[0]->integer, 7);
   ASSERT_EQ(patient_code.load(), LIMIFY_PLUGIN_OK) << patient_error;
   EXPECT_EQ(ReplyText(patient_reply[0].get()), "patient");
   ASSERT_EQ(connection.Call(Encode({"STRLEN", key}), 1, Clock::now() + milliseconds(3000), reply,
@@ -242,19 +263,11 @@ TEST(RedisConnectionTest, ACommandStillUnsentWhenItsCallerGivesUpIsNeverSent) {
   Connection connection(&config);
   const std::string counter = testing::UniqueName("unsent");
   const std::string big = testing::UniqueName("big");
-  const std::string busy = Encode(
-      {"EVAL",
-       "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
-       "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 400000 return 7",
-       "0"});
   const std::string set = Encode({"SET", big, std::string(16 << 20, 'v')});
-  std::atomic<int32_t> busy_code{-1}, set_code{-1};
-  std::string busy_error, set_error;
-  ReplyPtr busy_reply[1], set_reply[1];
-  std::thread busy_caller([&] {
-    busy_code = connection.Call(busy, 1, Clock::now() + milliseconds(3000), busy_reply,
-                                &busy_error);
-  });
+  std::atomic<int32_t> set_code{-1};
+  std::string set_error;
+  ReplyPtr set_reply[1];
+  BusyScript busy(connection);
   std::this_thread::sleep_for(milliseconds(20));  // the script runs
   std::thread writer([&] {
     set_code = connection.Call(set, 1, Clock::now() + milliseconds(3000), set_reply, &set_error);
@@ -266,9 +279,8 @@ TEST(RedisConnectionTest, ACommandStillUnsentWhenItsCallerGivesUpIsNeverSent) {
   EXPECT_EQ(connection.Call(Encode({"INCR", counter}), 1, Clock::now() + milliseconds(10), reply,
                             &error),
             LIMIFY_PLUGIN_TIMEOUT);
-  busy_caller.join();
+  busy.Finish();
   writer.join();
-  ASSERT_EQ(busy_code.load(), LIMIFY_PLUGIN_OK) << busy_error;
   ASSERT_EQ(set_code.load(), LIMIFY_PLUGIN_OK) << set_error;
   ASSERT_EQ(connection.Call(Encode({"EXISTS", counter}), 1, Clock::now() + milliseconds(3000),
                             reply, &error),

@@ -129,9 +129,12 @@ StepResult Step(redis::RedisStorage& storage, const Rule& rule, int64_t cost, bo
   return r;
 }
 
-std::vector<StepResult> Batch(redis::RedisStorage& storage,
-                              const std::vector<limify_storage_op>& ops,
-                              const redis::RedisStorage::Hooks* hooks) {
+namespace {
+
+// Lays `ops` out as a batch entry takes them, has `execute(ops, outs, codes,
+// errs)` decide them, and reads back a result per op.
+template <typename Execute>
+std::vector<StepResult> RunBatch(const std::vector<limify_storage_op>& ops, Execute execute) {
   std::vector<StepResult> results(ops.size());
   std::vector<limify_plugin_error> errors(ops.size());
   std::vector<const limify_storage_op*> op_ptrs;
@@ -144,12 +147,23 @@ std::vector<StepResult> Batch(redis::RedisStorage& storage,
     outs.push_back(&results[i].verdict);
     errs.push_back(&errors[i]);
   }
-  storage.ExecuteBatch(op_ptrs.data(), ops.size(), outs.data(), codes.data(), errs.data(), hooks);
+  execute(op_ptrs.data(), outs.data(), codes.data(), errs.data());
   for (size_t i = 0; i < ops.size(); ++i) {
     results[i].code = codes[i];
     results[i].error = errors[i].message;
   }
   return results;
+}
+
+}  // namespace
+
+std::vector<StepResult> Batch(redis::RedisStorage& storage,
+                              const std::vector<limify_storage_op>& ops,
+                              const redis::RedisStorage::Hooks* hooks) {
+  return RunBatch(ops, [&](const limify_storage_op* const* op_ptrs, limify_verdict* const* outs,
+                           int32_t* codes, limify_plugin_error* const* errs) {
+    storage.ExecuteBatch(op_ptrs, ops.size(), outs, codes, errs, hooks);
+  });
 }
 
 PluginStorage::PluginStorage(const std::string& options_json) {
@@ -173,6 +187,17 @@ StepResult PluginStorage::Step(const Rule& rule, int64_t cost, bool peek) {
   r.code = RedisPlugin()->execute(instance_, &op, &r.verdict, &err);
   r.error = err.message;
   return r;
+}
+
+std::vector<StepResult> PluginStorage::Batch(const std::vector<limify_storage_op>& ops,
+                                             StepResult* call) {
+  return RunBatch(ops, [&](const limify_storage_op* const* op_ptrs, limify_verdict* const* outs,
+                           int32_t* codes, limify_plugin_error* const* errs) {
+    limify_plugin_error err;
+    call->code = RedisPlugin()->execute_batch(instance_, op_ptrs, ops.size(), outs, codes, errs,
+                                              &err);
+    call->error = err.message;
+  });
 }
 
 StepResult PluginStorage::Remove(const Rule& rule) {

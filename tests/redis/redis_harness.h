@@ -82,6 +82,9 @@ class PluginStorage {
   const std::string& create_error() const { return create_error_; }
   StepResult Step(const Rule& rule, int64_t cost, bool peek = false);
   StepResult Remove(const Rule& rule);
+  // Through the ABI's execute_batch, a result per op; `call` gets what the
+  // entry itself returned.
+  std::vector<StepResult> Batch(const std::vector<limify_storage_op>& ops, StepResult* call);
 
  private:
   void* instance_ = nullptr;
