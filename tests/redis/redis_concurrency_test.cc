@@ -33,8 +33,13 @@ struct Tally {
 void Hammer(redis::RedisStorage& storage, const Rule& rule, int threads, int per_thread,
             Tally* tally) {
   std::vector<std::thread> pool;
+  std::atomic<int> started{0};
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&] {
+      // All start together, so that they really overlap (thread creation
+      // is slow under a sanitizer).
+      started.fetch_add(1);
+      while (started.load() < threads) std::this_thread::yield();
       for (int i = 0; i < per_thread; ++i) {
         const StepResult r = Step(storage, rule, 1);
         if (r.code != LIMIFY_PLUGIN_OK) {
