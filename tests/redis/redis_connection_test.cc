@@ -172,9 +172,22 @@ TEST(RedisConnectionTest, SixtyFourThreadsWithSomeGivingUpEachGetOnlyTheirOwnRep
 TEST(RedisConnectionTest, ACallWhoseReplyNeverComesReturnsWithinThreeMsOfItsDeadline) {
   const ConnectionConfig config = MainServer();
   const std::string key = testing::UniqueName("blpop-empty");
+  // A loaded machine runs a thread some time after its timer fires, which is
+  // not the connection's doing: each attempt is measured beside a plain
+  // sleep to a deadline as far off, and the connection may be at most 3 ms
+  // later than the sleep (a recv blocking for whole 1 ms quanta, or a
+  // timeout rounded to a scheduler tick, would be far more).
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
   for (const int deadline_ms : {2, 5, 12}) {
-    std::vector<double> late_ms;
+    std::vector<double> late_ms, sleep_late_ms;
     for (int attempt = 0; attempt < 5; ++attempt) {
+      const auto wake = Clock::now() + milliseconds(deadline_ms);
+      std::this_thread::sleep_until(wake);
+      sleep_late_ms.push_back(
+          std::chrono::duration<double, std::milli>(Clock::now() - wake).count());
       Connection connection(&config);  // a fresh one: the BLPOP stays pending on it
       ReplyPtr reply[1];
       std::string error;
@@ -187,8 +200,8 @@ TEST(RedisConnectionTest, ACallWhoseReplyNeverComesReturnsWithinThreeMsOfItsDead
                 LIMIFY_PLUGIN_TIMEOUT);
       late_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - deadline).count());
     }
-    std::sort(late_ms.begin(), late_ms.end());
-    EXPECT_LT(late_ms[2], 3.0) << "deadline " << deadline_ms << " ms: median lateness";
+    EXPECT_LT(median(late_ms), median(sleep_late_ms) + 3.0)
+        << "deadline " << deadline_ms << " ms: median lateness, beside a plain sleep's";
   }
 }
 
