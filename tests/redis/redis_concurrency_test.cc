@@ -108,6 +108,20 @@ TEST(CombinedTest, ThirtyTwoThreadsAreCombinedAndGetExactlyTheLimit) {
   }
 }
 
+// Up to eight calls on their way nobody queues: eight callers, each with
+// one check at a time, are never combined (at 8 callers the server is not
+// yet the limit, and queueing would only add wake-ups).
+TEST(CombinedTest, EightCallersAreNeverCombined) {
+  AvoidDayBoundary();
+  auto storage = MakeCore(Options(ServerUrl("main")));
+  const Rule rule = MakeRule("token_bucket", {Spec(1000, kDay)}, UniqueName("eight"));
+  Tally tally;
+  Hammer(*storage, rule, 8, 50, &tally);
+  EXPECT_EQ(tally.failed.load(), 0);
+  EXPECT_EQ(tally.allowed.load(), 400);
+  EXPECT_EQ(storage->counters().native_batches.load(), 0u);
+}
+
 // 4 processes x 8 threads, each its own engine, one identity: a fixed window
 // of 300 per day allows exactly 300.
 TEST(ProcessesTest, FourProcessesOfEightThreadsGetExactlyTheLimit) {
