@@ -304,6 +304,7 @@ struct Connection::Waiter {
   int32_t code = LIMIFY_PLUGIN_OK;
   std::atomic<uint32_t> state{kWaiting};
   Waiter* wake_next = nullptr;  // set before kDone: whom to wake on the way out
+  Waiter* chain_prev = nullptr;  // the reader's, under the lock (WakeChain::Seal)
 
   // Once kDone: wakes the next in the chain, if not done yet.
   void WakeNext() {
@@ -312,26 +313,32 @@ struct Connection::Waiter {
   }
 };
 
-// The callers a reader has answered, to be woken one after the other: each
-// is linked to the next before its kDone is published, so the last one is
-// held back until the chain is sealed (always before the lock is released).
+// The callers a reader has answered, to be woken one after the other. Their
+// kDone is published when the chain is sealed (always before the lock is
+// released), from the last to the first: a caller that sees kDone before it
+// is woken (awake anyway, or woken spuriously) wakes its next at once, and
+// that next must be done by then, or it would take the wake, find itself
+// still waiting, sleep again, and never be woken (seen: callers sleeping to
+// their deadlines with their replies in).
 struct Connection::WakeChain {
   Waiter* first = nullptr;
-  Waiter* held = nullptr;
+  Waiter* last = nullptr;  // added since the last Seal
 
   void Add(Waiter* w) {
-    if (held != nullptr) {
-      held->wake_next = w;
-      held->state.store(Waiter::kDone, std::memory_order_release);
+    if (last != nullptr) {
+      last->wake_next = w;
     } else {
       first = w;
     }
-    held = w;
+    w->chain_prev = last;
+    last = w;
   }
-  // Under the lock: publishes the last one.
+  // Under the lock: publishes what was added since the last Seal.
   void Seal() {
-    if (held != nullptr) held->state.store(Waiter::kDone, std::memory_order_release);
-    held = nullptr;
+    for (Waiter* w = last; w != nullptr; w = w->chain_prev) {
+      w->state.store(Waiter::kDone, std::memory_order_release);
+    }
+    last = nullptr;
   }
   // Once sealed (best without the lock): wakes the first, who wakes the rest.
   void WakeFirst() {
@@ -667,7 +674,7 @@ void Connection::Deliver(redisReply* reply, Waiter* self, WakeChain* wake) {
   if (w == self) {
     w->state.store(Waiter::kDone, std::memory_order_release);
   } else {
-    wake->Add(w);  // kDone once linked to the next
+    wake->Add(w);  // kDone once the chain is sealed
   }
 }
 
