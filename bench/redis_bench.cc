@@ -330,13 +330,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> algorithms = {"token_bucket", "gcra"};
   std::vector<int> batches = {16, 64};
   int rounds = 1;
+  int busy_poll_us = -1;  // the storage's default
   for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--help" || i + 1 == argc) {  // a lone flag must not start a whole run
       std::fprintf(flag == "--help" ? stdout : stderr,
                    "redis_bench [--url redis://host:port] [--seconds 2] [--threads 1,2,8,32,64]\n"
                    "            [--pool 1] [--algorithms token_bucket,gcra] [--batches 16,64]"
-                   " [--rounds 1]\n");
+                   " [--rounds 1]\n            [--busy-poll-us N (default: the storage's)]\n");
       return flag == "--help" ? 0 : 2;
     }
     const std::string value = argv[i + 1];
@@ -347,6 +348,7 @@ int main(int argc, char** argv) {
     else if (flag == "--algorithms") algorithms = SplitNames(value);
     else if (flag == "--batches") batches = ParseList(value);
     else if (flag == "--rounds") rounds = std::max(1, std::atoi(value.c_str()));
+    else if (flag == "--busy-poll-us") busy_poll_us = std::atoi(value.c_str());
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -378,7 +380,10 @@ int main(int argc, char** argv) {
   }
   const std::string config = R"({"storage": {"type": "redis", "url": ")" + url +
                              R"(", "pool_size": )" + std::to_string(pool) +
-                             R"(, "command_timeout_ms": 1000}, "rules": [)" + rules + "]}";
+                             R"(, "command_timeout_ms": 1000)" +
+                             (busy_poll_us < 0 ? std::string()
+                                               : R"(, "busy_poll_us": )" + std::to_string(busy_poll_us)) +
+                             R"(}, "rules": [)" + rules + "]}";
   auto engine = limify::Engine::Create(config);
   if (!engine.ok()) {
     std::fprintf(stderr, "engine: %s\n", std::string(engine.status().message()).c_str());

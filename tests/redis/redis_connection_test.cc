@@ -315,5 +315,66 @@ TEST(RedisConnectionTest, ACommandStillUnsentWhenItsCallerGivesUpIsNeverSent) {
                   &error);
 }
 
+// A lone caller polls for its reply (busy_poll.h): a PING to a local server
+// comes back within 1 ms, so polls are answered; with a budget of 0 nobody
+// polls.
+TEST(RedisConnectionTest, ALoneCallerTakesItsReplyWhilePollingUnlessTheBudgetIsZero) {
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "one CPU: never polls";
+  for (const int budget_us : {1000, 0}) {
+    ConnectionConfig config = MainServer();
+    config.busy_poll = std::chrono::microseconds(budget_us);
+    Connection connection(&config);
+    for (int i = 0; i < 50; ++i) {
+      ReplyPtr reply[1];
+      std::string error;
+      ASSERT_EQ(connection.Call(Encode({"PING"}), 1, Clock::now() + milliseconds(3000), reply,
+                                &error),
+                LIMIFY_PLUGIN_OK)
+          << error;
+      EXPECT_EQ(std::string(reply[0]->str, reply[0]->len), "PONG");
+    }
+    if (budget_us > 0) {
+      EXPECT_GT(connection.busy_poll().answered(), 0u);
+    } else {
+      EXPECT_EQ(connection.busy_poll().answered() + connection.busy_poll().in_vain(), 0u);
+    }
+  }
+}
+
+// A reply slower than the budget (a 20 ms script) is polled for in vain once
+// (not again at each receive timeout); the next lone wait then blocks at
+// once and the one after polls again (the backoff itself: busy_poll_test).
+TEST(RedisConnectionTest, AReplySlowerThanThePollingBudgetMakesTheNextLoneWaitBlock) {
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "one CPU: never polls";
+  ConnectionConfig config = MainServer();
+  config.busy_poll = std::chrono::microseconds(1000);
+  Connection connection(&config);
+  const BusyPollPolicy& polls = connection.busy_poll();
+  const auto call = [&](const std::string& command) {
+    ReplyPtr reply[1];
+    std::string error;
+    ASSERT_EQ(connection.Call(command, 1, Clock::now() + milliseconds(3000), reply, &error),
+              LIMIFY_PLUGIN_OK)
+        << error;
+  };
+  const auto polled = [&] { return polls.answered() + polls.in_vain(); };
+  // From a poll answered (the backoff cleared): the next wait polls.
+  for (int i = 0; i < 100 && polls.answered() == 0; ++i) call(Encode({"PING"}));
+  ASSERT_GT(polls.answered(), 0u) << "no PING came back within 1 ms of polling";
+  const uint64_t in_vain = polls.in_vain();
+  const uint64_t before = polled();
+  call(Encode({"EVAL",
+               "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+               "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 20000 "
+               "return 1",
+               "0"}));
+  EXPECT_EQ(polls.in_vain(), in_vain + 1) << "one poll per wait, not one per receive timeout";
+  EXPECT_EQ(polled(), before + 1);
+  call(Encode({"PING"}));
+  EXPECT_EQ(polled(), before + 1) << "the wait after a poll in vain blocks at once";
+  call(Encode({"PING"}));
+  EXPECT_EQ(polled(), before + 2) << "and the one after polls again";
+}
+
 }  // namespace
 }  // namespace limify::redis

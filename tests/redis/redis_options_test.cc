@@ -35,6 +35,7 @@ TEST(RedisOptionsTest, DefaultsFitARequestPath) {
   EXPECT_EQ(o.cluster, ClusterMode::kAuto);
   EXPECT_TRUE(o.native);
   EXPECT_TRUE(o.combine) << "concurrent checks are combined by default";
+  EXPECT_EQ(o.busy_poll_us, 100) << "a lone caller polls for about one nearby round trip";
   EXPECT_TRUE(o.key_prefix.empty());
   EXPECT_EQ(o.over_limit_cache_keys, 0u) << "the over-limit cache is off by default";
 }
@@ -78,7 +79,7 @@ TEST(RedisOptionsTest, AllOptions) {
   const RedisOptions o = MustParse(
       R"({"url": "redis://h:1", "connect_timeout_ms": 20, "command_timeout_ms": 30,
           "pool_size": 4, "key_prefix": "app1:", "cluster": true, "native": false,
-          "combine": false})");
+          "combine": false, "busy_poll_us": 0})");
   EXPECT_EQ(o.connect_timeout_ms, 20);
   EXPECT_EQ(o.command_timeout_ms, 30);
   EXPECT_EQ(o.pool_size, 4);
@@ -86,6 +87,8 @@ TEST(RedisOptionsTest, AllOptions) {
   EXPECT_EQ(o.cluster, ClusterMode::kOn);
   EXPECT_FALSE(o.native);
   EXPECT_FALSE(o.combine);
+  EXPECT_EQ(o.busy_poll_us, 0);
+  EXPECT_EQ(MustParse(R"({"busy_poll_us": 1000})").busy_poll_us, 1000);
   EXPECT_EQ(MustParse(R"({"cluster": "auto"})").cluster, ClusterMode::kAuto);
   EXPECT_EQ(MustParse(R"({"cluster": false})").cluster, ClusterMode::kOff);
   EXPECT_EQ(MustParse(R"({"over_limit_cache": true})").over_limit_cache_keys,
@@ -113,6 +116,11 @@ TEST(RedisOptionsTest, MistakesNameTheOption) {
   EXPECT_EQ(Refusal(R"({"cluster": "yes"})").rfind("cluster: expected", 0), 0u);
   EXPECT_EQ(Refusal(R"({"native": 1})").rfind("native: expected", 0), 0u);
   EXPECT_EQ(Refusal(R"({"combine": "yes"})").rfind("combine: expected true or false", 0), 0u);
+  for (const char* poll : {"-1", "1001", "2.5", "\"50\"", "true"}) {
+    EXPECT_EQ(Refusal(std::string(R"({"busy_poll_us": )") + poll + "}")
+                  .rfind("busy_poll_us: expected microseconds from 0 to 1000, got " +
+                         std::string(poll), 0), 0u) << poll;
+  }
   EXPECT_EQ(Refusal(R"({"max_keys": 1})").rfind("max_keys: unknown option", 0), 0u);
   EXPECT_EQ(Refusal(R"({"over_limit_cache": 1})").rfind("over_limit_cache: expected", 0), 0u);
   EXPECT_EQ(Refusal(R"({"over_limit_cache": {"max_keys": 0}})")

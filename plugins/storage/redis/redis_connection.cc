@@ -16,6 +16,7 @@
 #include <new>
 
 #include "limify/plugin.h"
+#include "plugins/storage/redis/busy_poll.h"
 #include "plugins/storage/redis/futex.h"
 
 namespace limify::redis {
@@ -100,13 +101,15 @@ Clock::duration BlockingRecvMargin(int fd) {
 // while plenty of time is left the wait is the recv itself, one syscall
 // instead of a poll and a recv. Close to the deadline (and past it: a reply
 // already there is still taken) the recv does not block and the wait is a
-// precise poll.
-int32_t ReadSome(int fd, char* buf, size_t cap, Deadline deadline, size_t* got,
-                 std::string* error) {
+// precise poll. Until `poll_until`, while the caller's call is the only one
+// in progress, the recv does not block either: busy polling (busy_poll.h).
+int32_t ReadSome(int fd, char* buf, size_t cap, Deadline deadline, Deadline poll_until,
+                 size_t* got, std::string* error) {
   const bool precise = deadline - Clock::now() < BlockingRecvMargin(fd);
   *got = 0;
   for (;;) {
-    const ssize_t n = ::recv(fd, buf, cap, precise ? MSG_DONTWAIT : 0);
+    const bool polling = !precise && Clock::now() < poll_until && CallInProgress::Alone();
+    const ssize_t n = ::recv(fd, buf, cap, precise || polling ? MSG_DONTWAIT : 0);
     if (n > 0) {
       *got = static_cast<size_t>(n);
       return LIMIFY_PLUGIN_OK;
@@ -120,6 +123,7 @@ int32_t ReadSome(int fd, char* buf, size_t cap, Deadline deadline, size_t* got,
       *error = ErrnoText("read", errno);
       return LIMIFY_PLUGIN_UNAVAILABLE;
     }
+    if (polling) continue;
     if (!precise) return LIMIFY_PLUGIN_OK;  // the receive timeout: nothing yet
     const int32_t rc =
         WaitFd(fd, POLLIN, std::min<Deadline>(deadline, Clock::now() + kRecvQuantum), error);
@@ -254,7 +258,7 @@ int32_t Handshake(int fd, const ConnectionConfig& config, Deadline deadline,
       continue;
     }
     size_t len = 0;
-    rc = ReadSome(fd, buf, sizeof buf, deadline, &len, error);
+    rc = ReadSome(fd, buf, sizeof buf, deadline, Deadline{}, &len, error);
     if (rc == LIMIFY_PLUGIN_OK && len > 0) redisReaderFeed(reader, buf, len);
   }
   redisReaderFree(reader);
@@ -361,7 +365,8 @@ struct Connection::Slot {
 };
 
 
-Connection::Connection(const ConnectionConfig* config) : config_(config) {}
+Connection::Connection(const ConnectionConfig* config)
+    : config_(config), busy_poll_(config->busy_poll) {}
 
 Connection::~Connection() { CloseSocket(); }
 
@@ -401,6 +406,7 @@ int32_t Connection::Call(std::string_view commands, int n, Deadline deadline,
     *error = "no time left for the command";
     return LIMIFY_PLUGIN_TIMEOUT;
   }
+  const CallInProgress in_progress;
   Waiter w{replies, error};
   std::unique_lock<std::mutex> lk(mu_);
   const int32_t rc = EnsureConnected(lk, deadline, error);
@@ -591,6 +597,7 @@ bool Connection::Flush(std::unique_lock<std::mutex>& lk, Deadline deadline, Wait
 // caller.
 bool Connection::ReadReplies(std::unique_lock<std::mutex>& lk, Waiter* self, Deadline deadline,
                              WakeChain* wake) {
+  bool first_wait = true;  // the one that may poll: later ones wait on a slow reply
   while (self->state.load(std::memory_order_relaxed) != Waiter::kDone) {
     void* raw = nullptr;
     if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
@@ -622,7 +629,10 @@ bool Connection::ReadReplies(std::unique_lock<std::mutex>& lk, Waiter* self, Dea
     wake->WakeFirst();
     size_t got = 0;
     std::string why;
-    const int32_t rc = ReadSome(fd, readbuf_, sizeof readbuf_, wait_until, &got, &why);
+    const Deadline poll_until = first_wait ? busy_poll_.PollUntil(wait_until) : Deadline{};
+    first_wait = false;
+    const int32_t rc = ReadSome(fd, readbuf_, sizeof readbuf_, wait_until, poll_until, &got, &why);
+    if (poll_until != Deadline{}) busy_poll_.Record(got > 0 && Clock::now() <= poll_until);
     lk.lock();
     if (self->state.load(std::memory_order_relaxed) == Waiter::kDone) return false;  // failed meanwhile
     if (rc == LIMIFY_PLUGIN_TIMEOUT) {

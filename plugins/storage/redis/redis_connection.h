@@ -66,6 +66,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plugins/storage/redis/busy_poll.h"
 #include "plugins/storage/redis/redis_options.h"
 #include "plugins/storage/redis/resp.h"
 
@@ -83,6 +84,8 @@ struct ConnectionConfig {
   std::chrono::milliseconds connect_timeout{50};
   // The oldest request unanswered for this long fails the connection.
   std::chrono::milliseconds stall_timeout{100};
+  // How long a lone caller polls for its reply before it sleeps (busy_poll.h).
+  std::chrono::microseconds busy_poll{kDefaultBusyPollUs};
 };
 
 class Connection {
@@ -102,6 +105,8 @@ class Connection {
 
   // Successful connects so far (tests: reconnection).
   uint64_t connects() const { return connects_.load(std::memory_order_relaxed); }
+  // Waits that polled, answered or in vain (tests, redis_bench).
+  const BusyPollPolicy& busy_poll() const { return busy_poll_; }
 
  private:
   struct Slot;
@@ -159,6 +164,7 @@ class Connection {
   Deadline retry_at_{};      // no connect before this (backoff)
   std::string last_error_;
   std::atomic<uint64_t> connects_{0};
+  BusyPollPolicy busy_poll_;  // the reader's
   char readbuf_[16384];      // the reader's
 };
 

@@ -9,6 +9,7 @@ namespace {
 
 constexpr int kMaxTimeoutMs = 60'000;
 constexpr int kMaxPoolSize = 64;
+constexpr int kMaxBusyPollUs = 1000;  // a reply further away is not worth a CPU
 constexpr size_t kMaxPrefix = 256;
 
 // The offending value as JSON, shortened so a huge value cannot flood a log.
@@ -272,12 +273,18 @@ bool ParseRedisOptions(const char* json, RedisOptions* out, std::string* error) 
         return false;
       }
       out->combine = value.get<bool>();
+    } else if (name == "busy_poll_us") {
+      if (!AsInt(value, 0, kMaxBusyPollUs, &out->busy_poll_us)) {
+        *error = "busy_poll_us: expected microseconds from 0 to 1000, got " + Shown(value);
+        return false;
+      }
     } else if (name == "over_limit_cache") {
       if (!ParseOverLimitCache(value, out, error)) return false;
     } else {
       *error = name +
                ": unknown option (expected url, connect_timeout_ms, command_timeout_ms, "
-               "pool_size, key_prefix, cluster, native, combine, over_limit_cache)";
+               "pool_size, key_prefix, cluster, native, combine, busy_poll_us, "
+               "over_limit_cache)";
       return false;
     }
   }

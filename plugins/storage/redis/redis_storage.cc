@@ -154,7 +154,8 @@ RedisStorage::RedisStorage(const RedisOptions& options, SetErrorFn set_error)
       set_error_(set_error),
       base_config_{options.endpoint, options.user, options.password, options.db,
                    std::chrono::milliseconds(options.connect_timeout_ms),
-                   std::chrono::milliseconds(2 * options.command_timeout_ms)},
+                   std::chrono::milliseconds(2 * options.command_timeout_ms),
+                   std::chrono::microseconds(options.busy_poll_us)},
       slots_(new std::atomic<Node*>[kSlotCount]),
       generic_stripes_(new Turn[kGenericStripes]) {
   for (int i = 0; i < kSlotCount; ++i) slots_[i].store(nullptr, std::memory_order_relaxed);
