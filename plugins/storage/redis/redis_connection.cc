@@ -339,8 +339,10 @@ struct Connection::WakeChain {
   }
   // Under the lock: publishes what was added since the last Seal.
   void Seal() {
-    for (Waiter* w = last; w != nullptr; w = w->chain_prev) {
+    for (Waiter* w = last; w != nullptr;) {
+      Waiter* prev = w->chain_prev;  // read first: once done, w may return and be gone
       w->state.store(Waiter::kDone, std::memory_order_release);
+      w = prev;
     }
     last = nullptr;
   }
