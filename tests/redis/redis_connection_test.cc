@@ -25,6 +25,16 @@ std::string Encode(const std::vector<std::string>& argv) {
   return out;
 }
 
+// A PING on `connection`, answered PONG within 3 s.
+void Ping(Connection& connection) {
+  ReplyPtr reply[1];
+  std::string error;
+  ASSERT_EQ(connection.Call(Encode({"PING"}), 1, Clock::now() + milliseconds(3000), reply, &error),
+            LIMIFY_PLUGIN_OK)
+      << error;
+  EXPECT_EQ(std::string(reply[0]->str, reply[0]->len), "PONG");
+}
+
 ConnectionConfig MainServer() {
   ConnectionConfig config;
   config.endpoint = Endpoint{"127.0.0.1", testing::ServerPort("main"), ""};
@@ -199,12 +209,9 @@ TEST(RedisConnectionTest, ACallWhoseReplyNeverComesReturnsWithinThreeMsOfItsDead
       sleep_late_ms.push_back(
           std::chrono::duration<double, std::milli>(Clock::now() - wake).count());
       Connection connection(&config);  // a fresh one: the BLPOP stays pending on it
+      ASSERT_NO_FATAL_FAILURE(Ping(connection));
       ReplyPtr reply[1];
       std::string error;
-      ASSERT_EQ(connection.Call(Encode({"PING"}), 1, Clock::now() + milliseconds(3000), reply,
-                                &error),
-                LIMIFY_PLUGIN_OK)
-          << error;
       const auto deadline = Clock::now() + milliseconds(deadline_ms);
       EXPECT_EQ(connection.Call(Encode({"BLPOP", key, "10"}), 1, deadline, reply, &error),
                 LIMIFY_PLUGIN_TIMEOUT);
@@ -324,15 +331,7 @@ TEST(RedisConnectionTest, ALoneCallerTakesItsReplyWhilePollingUnlessTheBudgetIsZ
     ConnectionConfig config = MainServer();
     config.busy_poll = std::chrono::microseconds(budget_us);
     Connection connection(&config);
-    for (int i = 0; i < 50; ++i) {
-      ReplyPtr reply[1];
-      std::string error;
-      ASSERT_EQ(connection.Call(Encode({"PING"}), 1, Clock::now() + milliseconds(3000), reply,
-                                &error),
-                LIMIFY_PLUGIN_OK)
-          << error;
-      EXPECT_EQ(std::string(reply[0]->str, reply[0]->len), "PONG");
-    }
+    for (int i = 0; i < 50; ++i) ASSERT_NO_FATAL_FAILURE(Ping(connection));
     if (budget_us > 0) {
       EXPECT_GT(connection.busy_poll().answered(), 0u);
     } else {
@@ -359,7 +358,7 @@ TEST(RedisConnectionTest, AReplySlowerThanThePollingBudgetMakesTheNextLoneWaitBl
   };
   const auto polled = [&] { return polls.answered() + polls.in_vain(); };
   // From a poll answered (the backoff cleared): the next wait polls.
-  for (int i = 0; i < 100 && polls.answered() == 0; ++i) call(Encode({"PING"}));
+  for (int i = 0; i < 100 && polls.answered() == 0; ++i) Ping(connection);
   ASSERT_GT(polls.answered(), 0u) << "no PING came back within 1 ms of polling";
   const uint64_t in_vain = polls.in_vain();
   const uint64_t before = polled();
@@ -370,9 +369,9 @@ TEST(RedisConnectionTest, AReplySlowerThanThePollingBudgetMakesTheNextLoneWaitBl
                "0"}));
   EXPECT_EQ(polls.in_vain(), in_vain + 1) << "one poll per wait, not one per receive timeout";
   EXPECT_EQ(polled(), before + 1);
-  call(Encode({"PING"}));
+  Ping(connection);
   EXPECT_EQ(polled(), before + 1) << "the wait after a poll in vain blocks at once";
-  call(Encode({"PING"}));
+  Ping(connection);
   EXPECT_EQ(polled(), before + 2) << "and the one after polls again";
 }
 
