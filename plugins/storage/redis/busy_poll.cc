@@ -1,22 +1,14 @@
 #include "plugins/storage/redis/busy_poll.h"
 
 #include <algorithm>
-#include <thread>
 
 namespace limify::redis {
 
-namespace {
-
-// One CPU: a poller would keep whoever answers it from running.
-std::chrono::microseconds UsableBudget(std::chrono::microseconds budget) {
-  static const bool several_cpus = std::thread::hardware_concurrency() > 1;
-  return several_cpus ? budget : std::chrono::microseconds(0);
+std::chrono::microseconds UsableBusyPoll(int budget_us, unsigned cpus) {
+  return std::chrono::microseconds(cpus > 1 ? budget_us : 0);
 }
 
-}  // namespace
-
-BusyPollPolicy::BusyPollPolicy(std::chrono::microseconds budget)
-    : budget_(UsableBudget(budget)) {}
+BusyPollPolicy::BusyPollPolicy(std::chrono::microseconds budget) : budget_(budget) {}
 
 BusyPollPolicy::Clock::time_point BusyPollPolicy::PollUntil(Clock::time_point wait_end) {
   if (budget_ == Clock::duration::zero() || !CallInProgress::Alone()) return {};

@@ -16,7 +16,7 @@
 //    while the poller is the process's only call in progress (a caller that
 //    arrives stops it at once);
 //  - not on one CPU, where the poller would keep the server (or whatever
-//    answers for it) from running;
+//    answers for it) from running (UsableBusyPoll);
 //  - a wait that polls in vain (a far or slow server) makes the next lone
 //    waits block at once: 1, then 2, 4... up to 128 of them, until a poll
 //    is answered again. A server 1 ms away thus costs about budget/128 of
@@ -45,6 +45,10 @@ class CallInProgress {
  private:
   static inline std::atomic<int> count_{0};
 };
+
+// The budget a connection gets from the busy_poll_us option: none on one
+// CPU.
+std::chrono::microseconds UsableBusyPoll(int budget_us, unsigned cpus);
 
 // When the reader of one connection may poll. Used only by the holder of the
 // connection's reader role, one thread at a time (the role's hand-over

@@ -108,7 +108,9 @@ int32_t ReadSome(int fd, char* buf, size_t cap, Deadline deadline, Deadline poll
   const bool precise = deadline - Clock::now() < BlockingRecvMargin(fd);
   *got = 0;
   for (;;) {
-    const bool polling = !precise && Clock::now() < poll_until && CallInProgress::Alone();
+    // (Deadline{}: no polling, and no clock read for it on the busy path.)
+    const bool polling = !precise && poll_until != Deadline{} && Clock::now() < poll_until &&
+                         CallInProgress::Alone();
     const ssize_t n = ::recv(fd, buf, cap, precise || polling ? MSG_DONTWAIT : 0);
     if (n > 0) {
       *got = static_cast<size_t>(n);

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "limify/plugin.hpp"
+#include "plugins/storage/redis/busy_poll.h"
 #include "plugins/storage/redis/cluster_slots.h"
 
 namespace limify::redis {
@@ -155,7 +156,7 @@ RedisStorage::RedisStorage(const RedisOptions& options, SetErrorFn set_error)
       base_config_{options.endpoint, options.user, options.password, options.db,
                    std::chrono::milliseconds(options.connect_timeout_ms),
                    std::chrono::milliseconds(2 * options.command_timeout_ms),
-                   std::chrono::microseconds(options.busy_poll_us)},
+                   UsableBusyPoll(options.busy_poll_us, std::thread::hardware_concurrency())},
       slots_(new std::atomic<Node*>[kSlotCount]),
       generic_stripes_(new Turn[kGenericStripes]) {
   for (int i = 0; i < kSlotCount; ++i) slots_[i].store(nullptr, std::memory_order_relaxed);
