@@ -1,5 +1,5 @@
-// Decisions: limify_check, _peek, _reset, _check_batch, _check_key and
-// _reset_key. Each converts the caller's structs, asks the engine, writes
+// Decisions: limify_check, _peek, _reset, _check_batch, _check_key,
+// _check_key_batch and _reset_key. Each converts the caller's structs, asks the engine, writes
 // the declared prefix of the decision, then tells the hooks.
 //
 // Errors found here (bad arguments) go to the on_error hook as well as to
@@ -88,8 +88,10 @@ limify_status CheckKeyArguments(limify_engine* engine, const char* rule_id, cons
   return LIMIFY_OK;
 }
 
-limify_status CheckKey(limify_engine* engine, const char* rule_id, const char* identity,
-                       int64_t cost, limify_decision* decision, limify_error* err) {
+// limify_check_key's arguments (and each item of a key batch), checked
+// before the engine is asked. `err` is non-NULL.
+limify_status ReadKeyItem(limify_engine* engine, const char* rule_id, const char* identity,
+                          int64_t cost, limify_decision* decision, limify_error* err) {
   constexpr std::string_view kFunction = "limify_check_key";
   if (limify_status s = CheckKeyArguments(engine, rule_id, identity, kFunction, err);
       s != LIMIFY_OK) {
@@ -106,6 +108,15 @@ limify_status CheckKey(limify_engine* engine, const char* rule_id, const char* i
                     SetError(err, LIMIFY_INVALID_ARGUMENT,
                              {kFunction, ": cost must not be negative (got ", got, ")"}));
   }
+  return LIMIFY_OK;
+}
+
+limify_status CheckKey(limify_engine* engine, const char* rule_id, const char* identity,
+                       int64_t cost, limify_decision* decision, limify_error* err) {
+  if (limify_status s = ReadKeyItem(engine, rule_id, identity, cost, decision, err);
+      s != LIMIFY_OK) {
+    return s;
+  }
   Decision out = DeniedDecision();
   absl::Status status = engine->engine->CheckKey(rule_id, identity, cost == 0 ? 1 : cost, &out);
   if (!status.ok()) {
@@ -116,6 +127,40 @@ limify_status CheckKey(limify_engine* engine, const char* rule_id, const char* i
   WriteDecision(out, decision);
   NotifyDecision(engine, LIMIFY_OPERATION_CHECK_KEY, nullptr, out);
   return LIMIFY_OK;
+}
+
+// The end of a batch: the engine's answers out[k] (for item index[k]) are
+// written and told to the hooks; statuses[i] get every item's code, `err`
+// the first failure's message, prefixed with its item. `requests` (the
+// hooks' view of each item) may be NULL.
+limify_status FinishBatch(limify_engine* engine, std::string_view function,
+                          int32_t operation, const limify_request* const* requests,
+                          const std::vector<size_t>& index, std::vector<Decision>& out,
+                          const std::vector<absl::Status>& status,
+                          limify_decision* const* decisions, limify_status* statuses,
+                          std::vector<limify_status>& codes, std::vector<limify_error>& errors,
+                          limify_error* err) {
+  for (size_t k = 0; k < index.size(); ++k) {
+    const size_t i = index[k];
+    if (!status[k].ok()) {
+      out[k].allowed = false;  // a host that reads only `allowed` must not let it through
+      WriteDecision(out[k], decisions[i]);
+      codes[i] = ReportStatus(&errors[i], status[k], StatusContext::kCall);
+      continue;
+    }
+    WriteDecision(out[k], decisions[i]);
+    NotifyDecision(engine, operation, requests == nullptr ? nullptr : requests[i], out[k]);
+  }
+  limify_status first = LIMIFY_OK;
+  for (size_t i = 0; i < codes.size(); ++i) {
+    if (statuses != nullptr) statuses[i] = codes[i];
+    if (codes[i] != LIMIFY_OK && first == LIMIFY_OK) {
+      first = codes[i];
+      const std::string item = std::to_string(i);
+      SetError(err, first, {function, ": item ", item, ": ", errors[i].message});
+    }
+  }
+  return first;
 }
 
 // One item of a batch, read and checked as limify_check would; `err` is
@@ -167,27 +212,47 @@ limify_status CheckBatch(limify_engine* engine, const limify_request* const* req
     ScopedHostRequest host(batch.data(), hosts.data(), batch.size());
     engine->engine->CheckBatch(batch.data(), batch.size(), out.data(), status.data());
   }
-  for (size_t k = 0; k < batch.size(); ++k) {
-    const size_t i = index[k];
-    if (!status[k].ok()) {
-      out[k].allowed = false;  // a host that reads only `allowed` must not let it through
-      WriteDecision(out[k], decisions[i]);
-      codes[i] = ReportStatus(&errors[i], status[k], StatusContext::kCall);
+  return FinishBatch(engine, kFunction, LIMIFY_OPERATION_CHECK, requests, index, out, status,
+                     decisions, statuses, codes, errors, err);
+}
+
+limify_status CheckKeyBatch(limify_engine* engine, const char* rule_id,
+                            const char* const* identities, size_t n, const int64_t* costs,
+                            limify_decision* const* decisions, limify_status* statuses,
+                            limify_error* err) {
+  constexpr std::string_view kFunction = "limify_check_key_batch";
+  if (n == 0) return LIMIFY_OK;
+  if (rule_id == nullptr) return NullOf(engine, err, kFunction, "rule_id");
+  if (identities == nullptr) return NullOf(engine, err, kFunction, "identities");
+  if (decisions == nullptr) return NullOf(engine, err, kFunction, "decisions");
+  std::vector<limify_status> codes(n, LIMIFY_OK);
+  std::vector<limify_error> errors(n);
+  std::vector<std::string_view> batch;  // the decidable items, in order
+  std::vector<int64_t> batch_costs;
+  std::vector<size_t> index;
+  batch.reserve(n);
+  batch_costs.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t cost = costs == nullptr ? 1 : costs[i];
+    codes[i] = ReadKeyItem(engine, rule_id, identities[i], cost, decisions[i], &errors[i]);
+    if (codes[i] != LIMIFY_OK) {
+      limify_error scratch;  // a decision that can be written says "denied"
+      if (decisions[i] != nullptr &&
+          CheckDecisionSize(decisions[i], kFunction, "decision", &scratch) == LIMIFY_OK) {
+        WriteDecision(DeniedDecision(), decisions[i]);
+      }
       continue;
     }
-    WriteDecision(out[k], decisions[i]);
-    NotifyDecision(engine, LIMIFY_OPERATION_CHECK, requests[i], out[k]);
+    batch.push_back(identities[i]);
+    batch_costs.push_back(cost == 0 ? 1 : cost);
+    index.push_back(i);
   }
-  limify_status first = LIMIFY_OK;
-  for (size_t i = 0; i < n; ++i) {
-    if (statuses != nullptr) statuses[i] = codes[i];
-    if (codes[i] != LIMIFY_OK && first == LIMIFY_OK) {
-      first = codes[i];
-      const std::string item = std::to_string(i);
-      SetError(err, first, {kFunction, ": item ", item, ": ", errors[i].message});
-    }
-  }
-  return first;
+  std::vector<Decision> out(batch.size(), DeniedDecision());
+  std::vector<absl::Status> status(batch.size());
+  engine->engine->CheckKeyBatch(rule_id, batch.data(), batch_costs.data(), batch.size(),
+                                out.data(), status.data());
+  return FinishBatch(engine, kFunction, LIMIFY_OPERATION_CHECK_KEY, nullptr, index, out, status,
+                     decisions, statuses, codes, errors, err);
 }
 
 }  // namespace
@@ -242,6 +307,19 @@ LIMIFY_EXPORT limify_status limify_check_batch(limify_engine* engine,
   ErrorSlot slot(err);
   return Guard(slot.get(), "limify_check_batch", [&] {
     return limify::capi::CheckBatch(engine, requests, n, decisions, statuses, slot.get());
+  });
+}
+
+LIMIFY_EXPORT limify_status limify_check_key_batch(limify_engine* engine, const char* rule_id,
+                                                   const char* const* identities, size_t n,
+                                                   const int64_t* costs,
+                                                   limify_decision* const* decisions,
+                                                   limify_status* statuses, limify_error* err) {
+  if (engine == nullptr) return NullArgument(err, "limify_check_key_batch", "engine");
+  ErrorSlot slot(err);
+  return Guard(slot.get(), "limify_check_key_batch", [&] {
+    return limify::capi::CheckKeyBatch(engine, rule_id, identities, n, costs, decisions, statuses,
+                                       slot.get());
   });
 }
 

@@ -440,6 +440,18 @@ absl::Status CheckCost(int64_t cost) {
   return absl::InvalidArgumentError(absl::StrCat("cost must be >= 1, got ", cost));
 }
 
+// CheckKey's own arguments, before its rule is looked up.
+absl::Status CheckKeyArguments(std::string_view identity, int64_t cost) {
+  if (identity.empty()) return absl::InvalidArgumentError("identity must not be empty");
+  absl::Status status = CheckCost(cost);
+  if (status.ok()) status = CheckFieldSize("identity", identity);
+  return status;
+}
+
+absl::Status UnknownRule(std::string_view rule_id) {
+  return absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
+}
+
 // FailedPrecondition when this thread runs a callback of `engine` that
 // `what` would wait for: its plan provider, and also its error listener
 // when `listener_too`.
@@ -495,6 +507,40 @@ struct Engine::Impl {
 
   // Check for each request, the storage steps run together (see RunSteps).
   void CheckBatch(const Request* requests, size_t n, Decision* out, absl::Status* statuses) {
+    DecideBatch(n, out, statuses,
+                [&](const Runtime& rt, size_t i, Resolution* r, int64_t* cost) {
+                  const Request& request = requests[i];
+                  absl::Status status = CheckCost(request.cost);
+                  if (status.ok()) status = CheckRequestSizes(request);
+                  if (!status.ok()) return status;
+                  *r = Resolve(rt, request, plan_provider, this);
+                  *cost = request.cost;
+                  return absl::OkStatus();
+                });
+  }
+
+  // CheckKey for each identity under one rule, the storage steps run together.
+  void CheckKeyBatch(std::string_view rule_id, const std::string_view* identities,
+                     const int64_t* costs, size_t n, Decision* out, absl::Status* statuses) {
+    DecideBatch(n, out, statuses,
+                [&](const Runtime& rt, size_t i, Resolution* r, int64_t* cost) {
+                  *cost = costs == nullptr ? 1 : costs[i];
+                  absl::Status status = CheckKeyArguments(identities[i], *cost);
+                  if (!status.ok()) return status;
+                  auto it = rt.rules_by_id.find(AbslView(rule_id));
+                  if (it == rt.rules_by_id.end()) return UnknownRule(rule_id);
+                  r->rule = it->second;
+                  r->limits = &it->second->default_limits;
+                  r->identity = Identity{"key", identities[i], nullptr};
+                  return absl::OkStatus();
+                });
+  }
+
+  // The body of CheckBatch and CheckKeyBatch: `resolve(rt, i, &r, &cost)`
+  // says what item i is (an error, no rule, or a rule's limits for an
+  // identity, at a cost); every admitted step goes to the storage together.
+  template <typename ResolveItem>
+  void DecideBatch(size_t n, Decision* out, absl::Status* statuses, ResolveItem resolve) {
     const uint64_t start = metrics->StartTimer();
     const MetricSlot slot = ThisThreadMetricSlot();
     std::vector<DecisionCounters*> counters(n, nullptr);
@@ -505,11 +551,10 @@ struct Engine::Impl {
     {
       ReadMostly<Runtime>::Pin rt(runtime);
       for (size_t i = 0; i < n; ++i) {
-        const Request& request = requests[i];
-        statuses[i] = CheckCost(request.cost);
-        if (statuses[i].ok()) statuses[i] = CheckRequestSizes(request);
+        Resolution r;
+        int64_t cost = 1;
+        statuses[i] = resolve(*rt, i, &r, &cost);
         if (!statuses[i].ok()) continue;
-        const Resolution r = Resolve(*rt, request, plan_provider, this);
         if (r.rule == nullptr) {
           out[i] = Decision{};  // nothing limits this request
           counters[i] = &metrics->unmatched();
@@ -519,7 +564,7 @@ struct Engine::Impl {
         steps[i].rule = r.rule;
         steps[i].limits = r.limits;
         if (!AdmitStep(*rt, steps[i], &out[i], *metrics, slot)) continue;
-        PrepareStep(*rt, r.identity, request.cost, /*peek=*/false, steps[i]);
+        PrepareStep(*rt, r.identity, cost, /*peek=*/false, steps[i]);
         admitted.push_back(i);
       }
       RunSteps(*rt, steps.get(), admitted);
@@ -613,6 +658,12 @@ void Engine::CheckBatch(const Request* requests, size_t n, Decision* decisions,
   if (n > 0) impl_->CheckBatch(requests, n, decisions, statuses);
 }
 
+void Engine::CheckKeyBatch(std::string_view rule_id, const std::string_view* identities,
+                           const int64_t* costs, size_t n, Decision* decisions,
+                           absl::Status* statuses) {
+  if (n > 0) impl_->CheckKeyBatch(rule_id, identities, costs, n, decisions, statuses);
+}
+
 absl::Status Engine::Reset(const Request& request) {
   const MetricSlot slot = ThisThreadMetricSlot();
   Reports reports;
@@ -639,15 +690,12 @@ absl::Status Engine::CheckKey(std::string_view rule_id, std::string_view identit
   const MetricSlot slot = ThisThreadMetricSlot();
   DecisionCounters* counters = nullptr;
   Reports reports;
-  absl::Status status = identity.empty()
-                            ? absl::InvalidArgumentError("identity must not be empty")
-                            : CheckCost(cost);
-  if (status.ok()) status = CheckFieldSize("identity", identity);
+  absl::Status status = CheckKeyArguments(identity, cost);
   if (status.ok()) {
     ReadMostly<Runtime>::Pin rt(impl_->runtime);
     auto it = rt->rules_by_id.find(AbslView(rule_id));
     if (it == rt->rules_by_id.end()) {
-      status = absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
+      status = UnknownRule(rule_id);
     } else {
       const CompiledRule& rule = *it->second;
       status = Decide(*rt, rule, rule.default_limits, Identity{"key", identity, nullptr}, cost,
@@ -668,7 +716,7 @@ absl::Status Engine::ResetKey(std::string_view rule_id, std::string_view identit
     ReadMostly<Runtime>::Pin rt(impl_->runtime);
     auto it = rt->rules_by_id.find(AbslView(rule_id));
     if (it == rt->rules_by_id.end()) {
-      status = absl::NotFoundError(absl::StrCat("no rule with id \"", AbslView(rule_id), "\""));
+      status = UnknownRule(rule_id);
     } else {
       status = Forget(*rt, *it->second, it->second->default_limits,
                       Identity{"key", identity, nullptr}, *impl_->metrics, slot, &reports);

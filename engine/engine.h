@@ -128,6 +128,13 @@ class Engine {
   // rule's id included) under its own rate. NotFound for an unknown rule.
   absl::Status CheckKey(std::string_view rule_id, std::string_view identity,
                         int64_t cost, Decision* out);
+  // CheckKey for each of `n` identities under the rule `rule_id`, at
+  // costs[i] (every cost 1 when `costs` is null): decisions[i] and
+  // statuses[i] answer identities[i] exactly as CheckKey would, the storage
+  // steps handed over together as in CheckBatch.
+  void CheckKeyBatch(std::string_view rule_id, const std::string_view* identities,
+                     const int64_t* costs, size_t n, Decision* decisions,
+                     absl::Status* statuses);
   // Forgets the state CheckKey keeps for `identity` under `rule_id`.
   absl::Status ResetKey(std::string_view rule_id, std::string_view identity);
 

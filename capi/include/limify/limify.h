@@ -210,6 +210,19 @@ LIMIFY_EXPORT limify_status limify_check_key(limify_engine* engine,
                                              const char* identity, int64_t cost,
                                              limify_decision* decision,
                                              limify_error* err);
+/* limify_check_key for each of `n` identities under the rule `rule_id`, at
+ * costs[i] (costs NULL: 1 each; 0 = 1): decisions[i] and statuses[i] (NULL
+ * if not wanted) answer identities[i]. Returns LIMIFY_OK when every identity
+ * was decided, otherwise the first failing status, `err` naming its item
+ * (the others are still decided; a failed item's decision says denied).
+ * Remote storages send the batch together: on Redis, one round trip. */
+LIMIFY_EXPORT limify_status limify_check_key_batch(limify_engine* engine,
+                                                   const char* rule_id,
+                                                   const char* const* identities,
+                                                   size_t n, const int64_t* costs,
+                                                   limify_decision* const* decisions,
+                                                   limify_status* statuses,
+                                                   limify_error* err);
 /* Forgets what limify_check_key keeps for `identity` under `rule_id`. */
 LIMIFY_EXPORT limify_status limify_reset_key(limify_engine* engine,
                                              const char* rule_id,
