@@ -450,6 +450,50 @@ LIMIFY_TEST(check_batch_argument_errors) {
   limify_engine_free(engine);
 }
 
+LIMIFY_TEST(check_key_batch_decides_each_identity_and_reports_each_failure) {
+  limify_engine* engine = search_engine();
+  const char* identities[5] = {"alice", "bob", "alice", "", NULL};
+  int64_t costs[5] = {1, 0, 2, 1, -1};
+  limify_decision d[5];
+  limify_decision* decisions[5];
+  limify_status statuses[5];
+  limify_error err;
+  int i;
+  REQUIRE_ENGINE(engine);
+  for (i = 0; i < 5; ++i) {
+    limify_decision_init(&d[i]);
+    decisions[i] = &d[i];
+  }
+  EXPECT_STATUS(limify_check_key_batch(engine, "s", identities, 5, costs, decisions, statuses, &err),
+                LIMIFY_INVALID_ARGUMENT);
+  EXPECT_EQ_INT(statuses[0], LIMIFY_OK);
+  EXPECT_EQ_INT(statuses[1], LIMIFY_OK);
+  EXPECT_EQ_INT(statuses[2], LIMIFY_OK);
+  EXPECT_EQ_INT(statuses[3], LIMIFY_INVALID_ARGUMENT);
+  EXPECT_EQ_INT(statuses[4], LIMIFY_INVALID_ARGUMENT);
+  EXPECT_STREQ(err.message,
+               "limify_check_key_batch: item 3: limify_check_key: identity must not be empty");
+  EXPECT_EQ_INT(d[0].remaining, 2);
+  EXPECT_EQ_INT(d[1].remaining, 2); /* cost 0 = 1 */
+  EXPECT_EQ_INT(d[2].remaining, 0); /* alice again, cost 2 */
+  EXPECT_EQ_INT(d[3].allowed, 0);
+  EXPECT_EQ_INT(d[4].allowed, 0);
+  /* costs NULL: 1 each; statuses optional; an unknown rule fails every item */
+  EXPECT_OK(limify_check_key_batch(engine, "s", identities + 1, 1, NULL, decisions, NULL, &err));
+  EXPECT_EQ_INT(d[0].remaining, 1);
+  EXPECT_STATUS(limify_check_key_batch(engine, "nope", identities, 2, NULL, decisions, statuses, &err),
+                LIMIFY_NOT_FOUND);
+  EXPECT_EQ_INT(statuses[1], LIMIFY_NOT_FOUND);
+  EXPECT_STATUS(limify_check_key_batch(engine, NULL, identities, 1, NULL, decisions, NULL, &err),
+                LIMIFY_INVALID_ARGUMENT);
+  EXPECT_STREQ(err.message, "limify_check_key_batch: rule_id is NULL");
+  EXPECT_STATUS(limify_check_key_batch(engine, "s", NULL, 1, NULL, decisions, NULL, &err),
+                LIMIFY_INVALID_ARGUMENT);
+  EXPECT_STREQ(err.message, "limify_check_key_batch: identities is NULL");
+  EXPECT_OK(limify_check_key_batch(engine, "s", NULL, 0, NULL, NULL, NULL, &err));
+  limify_engine_free(engine);
+}
+
 static const limify_test_case kTests[] = {
     LIMIFY_TEST_CASE(check_allows_up_to_the_limit_then_denies_with_exact_numbers),
     LIMIFY_TEST_CASE(an_unmatched_request_is_allowed_and_unlimited),
@@ -472,6 +516,7 @@ static const limify_test_case kTests[] = {
     LIMIFY_TEST_CASE(check_batch_decides_every_request_in_order),
     LIMIFY_TEST_CASE(check_batch_reports_each_failure_and_still_decides_the_rest),
     LIMIFY_TEST_CASE(check_batch_argument_errors),
+    LIMIFY_TEST_CASE(check_key_batch_decides_each_identity_and_reports_each_failure),
 };
 
 int main(int argc, char** argv) {

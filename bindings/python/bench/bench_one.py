@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from contenders import ASYNC_CONTENDERS, CONTENDERS, limify_batch  # noqa: E402
+from contenders import ASYNC_CONTENDERS, CONTENDERS, limify_batch, limify_key_batch  # noqa: E402
 
 IDENTITIES = [f"user-{i}" for i in range(1000)]
 
@@ -94,7 +94,7 @@ def measure_async(make_check, url: str, tasks: int, seconds: float) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("contender", choices=[*CONTENDERS, "limify-batch"])
+    ap.add_argument("contender", choices=[*CONTENDERS, "limify-batch", "limify-key-batch"])
     ap.add_argument("storage", choices=["memory", "redis"])
     ap.add_argument("redis_url")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 8])
@@ -118,9 +118,9 @@ def main() -> None:
         try:
             if args.storage == "redis":
                 redis_cli(args.redis_url, "flushall")
-            if args.contender == "limify-batch":
-                per_thread = limify_batch(args.storage, args.redis_url)
-                row["checks_per_s"] = measure(per_thread, threads, args.seconds, batch=64)
+            if args.contender in ("limify-batch", "limify-key-batch"):
+                make = limify_batch if args.contender == "limify-batch" else limify_key_batch
+                row["checks_per_s"] = measure(make(args.storage, args.redis_url), threads, args.seconds, batch=64)
             else:
                 per_thread = CONTENDERS[args.contender](args.storage, args.redis_url)
                 row["checks_per_s"] = measure(per_thread, threads, args.seconds)

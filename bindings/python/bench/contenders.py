@@ -51,6 +51,24 @@ def limify_batch(storage: str, url: str, size: int = 64) -> Callable[[], Callabl
     return per_thread
 
 
+def limify_key_batch(storage: str, url: str) -> Callable[[], Callable[[list[str]], int]]:
+    """limify's Engine.check_key_batch: the identities alone, no Request per check."""
+    from limify import Decision, Engine
+
+    store: dict[str, Any] = {"type": "memory"} if storage == "memory" else {"type": "redis", "url": url}
+    engine = Engine({"storage": store, "rules": [LIMIFY_RULE]})
+    rule_id = LIMIFY_RULE["id"]
+
+    def per_thread() -> Callable[[list[str]], int]:
+        def run(idents: list[str]) -> int:
+            out = engine.check_key_batch(rule_id, idents)
+            return sum(1 for d in out if isinstance(d, Decision) and d.allowed)
+
+        return run
+
+    return per_thread
+
+
 def limits(storage: str, url: str) -> PerThread:
     """`limits` (the library behind Flask-Limiter and SlowAPI), fixed window: its cheapest strategy."""
     from limits import RateLimitItemPerSecond, strategies

@@ -60,7 +60,7 @@ echo "== redis $url ($(redis-server --version | awk '{print $3}')), $seconds s p
 
 run() {  # run CONTENDER STORAGE
   local py="$work/venv-${peer_venv[$1]:-limify}/bin/python"
-  [ "$1" = limify ] || [ "$1" = limify-batch ] || [ -n "${peer_venv[$1]:-}" ] || return 0
+  [ "${1%%-*}" = limify ] || [ -n "${peer_venv[$1]:-}" ] || return 0
   "$py" "$here/bench_one.py" "$1" "$2" "$url" --threads 1 8 --seconds "$seconds" | tee -a "$results"
 }
 for round in $(seq "$rounds"); do
@@ -70,6 +70,7 @@ for round in $(seq "$rounds"); do
     run limits "$storage"
   done
   run limify-batch redis
+  run limify-key-batch redis
   for contender in limify limits; do  # one event loop, many tasks: the async APIs
     "$work/venv-limify/bin/python" "$here/bench_one.py" "$contender" redis "$url" --tasks 1 64 --seconds "$seconds" | tee -a "$results"
   done

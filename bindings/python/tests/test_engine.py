@@ -293,6 +293,33 @@ def test_check_batch_refuses_a_field_c_would_cut_before_deciding_anything() -> N
         assert engine.peek("GET", "/search", user_id="a").remaining == 3  # nothing was consumed
 
 
+def test_check_key_batch_decides_each_identity_as_check_key_would() -> None:
+    with search_engine() as engine, search_engine() as single:
+        idents = ["a", "b", "a", "a", "a"]
+        out = engine.check_key_batch("search", idents)
+        expected = [single.check_key("search", i) for i in idents]
+        assert [d.allowed for d in out if isinstance(d, Decision)] == [d.allowed for d in expected]
+        assert [d.remaining for d in out if isinstance(d, Decision)] == [d.remaining for d in expected]
+        assert engine.check_key_batch("search", []) == []
+        costly = engine.check_key_batch("search", ["c", "d"], cost=3)
+        assert all(isinstance(d, Decision) and d.remaining == 0 for d in costly)
+
+
+def test_check_key_batch_reports_bad_items_in_place_and_an_unknown_rule_for_each() -> None:
+    with search_engine() as engine:
+        out = engine.check_key_batch("search", ["a", "", "b"])
+        assert isinstance(out[0], Decision) and out[0].allowed
+        assert isinstance(out[1], InvalidArgumentError) and "item 1" in str(out[1])
+        assert isinstance(out[2], Decision) and out[2].allowed
+        missing = engine.check_key_batch("nope", ["a", "b"])
+        assert all(isinstance(e, NotFoundError) for e in missing)
+        with pytest.raises(InvalidArgumentError, match=r"identities\[1\]: contains a NUL"):
+            engine.check_key_batch("search", ["a", "b\0c"])
+        with pytest.raises(InvalidArgumentError, match=r"identities\[0\]"):
+            engine.check_key_batch("search", [5])  # type: ignore[list-item]
+        assert engine.check_key("search", "a").remaining == 1  # only the first batch consumed
+
+
 def test_list_plugins_names_the_builtins() -> None:
     names = {a for p in limify.list_plugins() for a in p["algorithms"] + p["storages"]}
     assert {"token_bucket", "gcra", "sliding_window", "memory", "redis"} <= names

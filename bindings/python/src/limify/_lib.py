@@ -123,6 +123,11 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
         # Arrays of addresses: the binding lays the structs out and points at them.
         [_engine_p, _P(ctypes.c_void_p), ctypes.c_size_t, _P(ctypes.c_void_p), _P(_status), _P(Error)],
     ),
+    "limify_check_key_batch": (
+        _status,
+        [_engine_p, ctypes.c_char_p, _P(ctypes.c_char_p), ctypes.c_size_t, _P(ctypes.c_int64),
+         _P(ctypes.c_void_p), _P(_status), _P(Error)],
+    ),
     "limify_check_key": (
         _status,
         [_engine_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64, _P(Decision), _P(Error)],
