@@ -1,11 +1,11 @@
 """Coalesces an engine's async checks into batches decided by one worker thread.
 
 `asyncio.to_thread` costs a thread hand-off per check, tens of microseconds of
-Python, more than the check itself. Here `acheck` prepares its C request on
-the loop, queues it and awaits a future; the worker takes everything queued,
-decides it with one `limify_check_batch` (one pipelined round trip on Redis,
-the GIL released meanwhile) and hands the results back to each loop in one
-callback. A batch is what arrived during the previous round trip: under load
+Python, more than the check itself. Here `acheck` (or `acheck_key`) prepares
+its C arguments on the loop, queues them and awaits a future; the worker takes
+everything queued, decides it in one go (the engine's batch calls: one
+pipelined round trip on Redis, the GIL released meanwhile) and hands the
+results back to each loop in one callback. A batch is what arrived during the previous round trip: under load
 it grows, and a lone check waits for nobody.
 """
 
@@ -18,18 +18,18 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _lib
 from .errors import LimifyError
 
-# Results are Decisions or the LimifyError each request met.
-DecideBatch = Callable[[Sequence[_lib.Request]], Sequence[Any]]
+# Decides the queued items (what the engine submitted) in order: results are
+# Decisions or the LimifyError each item met.
+DecideBatch = Callable[[Sequence[Any]], Sequence[Any]]
 
 # The most requests one round trip carries: bounds the wait a batch adds. (With
 # 64 and 256 tasks on Redis, 64 did better than 16, 32 and 256 in one A/B run.)
 MAX_BATCH = 64
 
 
-_Item = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", _lib.Request]
+_Item = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Any]
 
 
 class AsyncBatcher:
@@ -43,14 +43,14 @@ class AsyncBatcher:
         self._thread = threading.Thread(target=self._run, name="limify-async", daemon=True)
         self._thread.start()
 
-    def submit(self, request: _lib.Request) -> asyncio.Future[Any]:
-        """Queues one request; the future resolves on the calling loop."""
+    def submit(self, item: Any) -> asyncio.Future[Any]:
+        """Queues one item; the future resolves on the calling loop."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         with self._wake:
             if self._closed:
                 raise LimifyError("the engine is closed", code=1, status="invalid_argument")
-            self._queue.append((loop, future, request))
+            self._queue.append((loop, future, item))
             if len(self._queue) == 1:
                 self._wake.notify()
         return future
@@ -75,7 +75,7 @@ class AsyncBatcher:
             try:
                 if decide is None:
                     raise LimifyError("the engine is closed", code=1, status="invalid_argument")
-                results: Sequence[Any] = decide([request for _, _, request in items])
+                results: Sequence[Any] = decide([item for _, _, item in items])
             except BaseException as exc:  # noqa: BLE001 - every waiter must hear of it
                 results = [exc] * len(items)
             del decide  # the engine may go while the worker waits

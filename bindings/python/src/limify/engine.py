@@ -3,9 +3,10 @@
 Every call goes straight to liblimify through ctypes, which releases the GIL
 while the library works: threads sharing one Engine run their checks in
 parallel. The async helpers (`acheck`, ...) call the memory storage directly
-(it never blocks) and run every other storage's calls in a worker thread
-(`asyncio.to_thread`), so a Redis, SQLite or PostgreSQL round trip never
-blocks the event loop.
+(it never blocks) and run every other storage's calls in a worker thread, so
+a Redis, SQLite or PostgreSQL round trip never blocks the event loop:
+`acheck` and `acheck_key` share one worker that decides whatever is queued
+together (see _async_batcher), the others run in `asyncio.to_thread`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from . import _lib
 from ._async_batcher import AsyncBatcher
@@ -63,6 +64,22 @@ def _cost(cost: int) -> int:
     if cost >= 1 << 63:
         raise InvalidArgumentError(f"cost: too large ({cost})")
     return cost
+
+
+class _KeyCheck(NamedTuple):
+    """One check_key call, its arguments checked and encoded for C."""
+
+    rule: bytes
+    identity: bytes
+    cost: int
+
+
+def _key_check(rule_id: str, identity: str, cost: int) -> _KeyCheck:
+    rule = _text(rule_id, "rule_id")
+    ident = _text(identity, "identity")
+    if rule is None or ident is None:
+        raise InvalidArgumentError("check_key: rule_id and identity must be non-empty")
+    return _KeyCheck(rule, ident, _cost(cost))
 
 
 def _c_request(req: Request) -> _lib.Request:
@@ -314,14 +331,13 @@ class Engine:
 
         NotFoundError for an unknown rule.
         """
-        rule = _text(rule_id, "rule_id")
-        ident = _text(identity, "identity")
-        if rule is None or ident is None:
-            raise InvalidArgumentError("check_key: rule_id and identity must be non-empty")
+        return self._check_key_prepared(_key_check(rule_id, identity, cost))
+
+    def _check_key_prepared(self, key: _KeyCheck) -> Decision:
         dec = _new_decision()
         err = _lib.Error()
         status = self._decider.limify_check_key(
-            self._h(), rule, ident, _cost(cost), ctypes.byref(dec), ctypes.byref(err)
+            self._h(), key.rule, key.identity, key.cost, ctypes.byref(dec), ctypes.byref(err)
         )
         if status != _lib.OK:
             _raise(status, err)
@@ -370,10 +386,15 @@ class Engine:
         if b"\0" in b"".join(e or b"" for e in encoded):  # C would cut it short, silently
             k = next(k for k, e in enumerate(encoded) if e and b"\0" in e)
             raise InvalidArgumentError(f"identities[{k}]: contains a NUL character")
-        idents = (ctypes.c_char_p * n)(*encoded)
-        costs = None if cost == 1 else (ctypes.c_int64 * n)(*([_cost(cost)] * n))
+        return self._check_keys_prepared(rule, encoded, None if cost == 1 else [_cost(cost)] * n)
+
+    def _check_keys_prepared(self, rule: bytes, identities: Sequence[bytes | None],
+                             costs: Sequence[int] | None) -> list[Decision | LimifyError]:
+        n = len(identities)
+        idents = (ctypes.c_char_p * n)(*identities)
+        c_costs = None if costs is None else (ctypes.c_int64 * n)(*costs)
         return self._batch("limify_check_key_batch", lambda decs, statuses, err: (
-            self._decider.limify_check_key_batch(self._h(), rule, idents, n, costs, decs, statuses, err)), n)
+            self._decider.limify_check_key_batch(self._h(), rule, idents, n, c_costs, decs, statuses, err)), n)
 
     def _check_prepared(self, reqs: Sequence[_lib.Request]) -> list[Decision | LimifyError]:
         # The caller keeps `reqs` (and their strings) alive.
@@ -401,19 +422,37 @@ class Engine:
                 first_message = ""
         return out
 
-    def _check_for_waiters(self, reqs: Sequence[_lib.Request]) -> list[Decision | LimifyError]:
-        """A batch of unrelated acheck() calls: each failure is explained to its own waiter."""
-        out = self._check_prepared(reqs)
-        for i, result in enumerate(out):
-            if isinstance(result, LimifyError):
-                # The batch's message explains only its first failure; deciding the
-                # request alone yields the engine's own words. A request that failed
-                # was not decided, so this is a retry, not a second charge.
-                try:
-                    out[i] = self._decide(self._lib.limify_check, reqs[i])
-                except LimifyError as exc:
-                    out[i] = exc
+    def _decide_for_waiters(self, items: Sequence[_lib.Request | _KeyCheck]) -> list[Decision | LimifyError]:
+        """A batch of unrelated acheck() and acheck_key() calls, each failure explained to its own waiter.
+
+        Requests go in one limify_check_batch, keys in one limify_check_key_batch per rule.
+        """
+        groups: dict[bytes | None, list[int]] = {}  # rule id (None: requests) -> item indexes
+        for i, item in enumerate(items):
+            groups.setdefault(item.rule if isinstance(item, _KeyCheck) else None, []).append(i)
+        out: list[Any] = [None] * len(items)  # every index is some group's
+        for rule, index in groups.items():
+            if rule is None:
+                results = self._check_prepared([items[i] for i in index])  # type: ignore[misc]
+            else:
+                keys: list[_KeyCheck] = [items[i] for i in index]  # type: ignore[misc]
+                results = self._check_keys_prepared(rule, [k.identity for k in keys], [k.cost for k in keys])
+            for i, result in zip(index, results):
+                if isinstance(result, LimifyError):
+                    # The batch's message explains only its first failure; deciding the
+                    # item alone yields the engine's own words. An item that failed was
+                    # not decided, so this is a retry, not a second charge.
+                    try:
+                        result = self._decide_alone(items[i])
+                    except LimifyError as exc:
+                        result = exc
+                out[i] = result
         return out
+
+    def _decide_alone(self, item: _lib.Request | _KeyCheck) -> Decision:
+        if isinstance(item, _KeyCheck):
+            return self._check_key_prepared(item)
+        return self._decide(self._lib.limify_check, item)
 
     # -- async helpers -----------------------------------------------------
 
@@ -442,7 +481,10 @@ class Engine:
         req = _c_fields(method, path, user_id, org_id, api_key, client_ip, plan, cost)
         if not self.blocking:
             return self._decide(self._decider.limify_check, req)
-        result = await self._async_batcher().submit(req)
+        return await self._submit(req)
+
+    async def _submit(self, item: _lib.Request | _KeyCheck) -> Decision:
+        result = await self._async_batcher().submit(item)
         if isinstance(result, BaseException):
             raise result
         return result  # type: ignore[no-any-return]
@@ -453,7 +495,7 @@ class Engine:
             with self._batcher_lock:
                 if self._batcher is None or self._batcher_forks != _forks[0]:
                     self._h()  # a closed engine gets no worker
-                    self._batcher = AsyncBatcher(self._check_for_waiters)
+                    self._batcher = AsyncBatcher(self._decide_for_waiters)
                     self._batcher_forks = _forks[0]
                 batcher = self._batcher
         return batcher
@@ -466,8 +508,11 @@ class Engine:
         await self._run(self.reset, method, path, **fields)
 
     async def acheck_key(self, rule_id: str, identity: str, cost: int = 1) -> Decision:
-        result: Decision = await self._run(self.check_key, rule_id, identity, cost)
-        return result
+        """check_key() without blocking the event loop; batched with acheck() calls on a remote storage."""
+        key = _key_check(rule_id, identity, cost)
+        if not self.blocking:
+            return self._check_key_prepared(key)
+        return await self._submit(key)
 
     async def acheck_batch(self, requests: Sequence[Request]) -> list[Decision | LimifyError]:
         result: list[Decision | LimifyError] = await self._run(self.check_batch, requests)
