@@ -22,6 +22,9 @@ import (
 
 const benchKeys = 10000
 
+// benchBatch is the identities per CheckKeyBatch call (each counts as a check).
+const benchBatch = 64
+
 func benchEngine(b *testing.B) *limify.Engine {
 	return newEngine(b, `{"storage": {"type": "memory"},
 		"rules": [{"id": "api", "path": "/api/**", "rate": "1000000000/second"}]}`)
@@ -79,6 +82,24 @@ func BenchmarkCheck(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if d, err := e.CheckKey(ctx, "api", benchUsers[i%keys], 1); err != nil || !d.Allowed {
 					b.Fatal(d, err)
+				}
+			}
+			reportPerCheck(b)
+		})
+		b.Run(name+"/limify.CheckKeyBatch", func(b *testing.B) {
+			e := benchEngine(b)
+			ids := make([]string, benchBatch)
+			b.ResetTimer()
+			for i := 0; i < b.N; i += benchBatch {
+				batch := ids[:min(benchBatch, b.N-i)] // b.N checks in all
+				for j := range batch {
+					batch[j] = benchUsers[(i+j)%keys]
+				}
+				ds, errs := e.CheckKeyBatch(ctx, "api", batch, nil)
+				for j := range batch {
+					if errs[j] != nil || !ds[j].Allowed {
+						b.Fatal(ds[j], errs[j])
+					}
 				}
 			}
 			reportPerCheck(b)

@@ -379,27 +379,21 @@ func (e *Engine) key(ctx context.Context, op, ruleID, identity string, cost int6
 func (e *Engine) CheckBatch(ctx context.Context, rs []Request) (decisions []Decision, errs []error) {
 	n := len(rs)
 	decisions, errs = make([]Decision, n), make([]error, n)
-	fail := func(err error) ([]Decision, []error) {
-		for i := range errs {
-			errs[i] = err
-		}
-		return decisions, errs
-	}
 	if n == 0 {
 		return decisions, errs
 	}
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
-			return fail(err)
+			return failBatch(decisions, errs, err)
 		}
 	}
 	for i := range rs {
 		if f := badField(&rs[i]); f != "" {
-			return fail(invalid("CheckBatch", "request %d: Request.%s contains a NUL byte", i, f))
+			return failBatch(decisions, errs, invalid("CheckBatch", "request %d: Request.%s contains a NUL byte", i, f))
 		}
 	}
 	if !e.enter() {
-		return fail(ErrClosed)
+		return failBatch(decisions, errs, ErrClosed)
 	}
 	defer e.exit()
 
@@ -410,56 +404,202 @@ func (e *Engine) CheckBatch(ctx context.Context, rs []Request) (decisions []Deci
 		size += len(r.Method) + len(r.Path) + len(r.UserID) + len(r.OrgID) + len(r.APIKey) +
 			len(r.ClientIP) + len(r.Plan) + 7
 	}
-	text := unsafe.Slice((*byte)(C.malloc(C.size_t(size))), size)
-	defer C.free(unsafe.Pointer(&text[0]))
-	reqs := unsafe.Slice((*C.limify_request)(C.calloc(C.size_t(n), C.sizeof_limify_request)), n)
-	defer C.free(unsafe.Pointer(&reqs[0]))
-	decs := unsafe.Slice((*C.limify_decision)(C.calloc(C.size_t(n), C.sizeof_limify_decision)), n)
-	defer C.free(unsafe.Pointer(&decs[0]))
-	reqPtrs := unsafe.Slice((**C.limify_request)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(uintptr(0))))), n)
-	defer C.free(unsafe.Pointer(&reqPtrs[0]))
-	decPtrs := unsafe.Slice((**C.limify_decision)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(uintptr(0))))), n)
-	defer C.free(unsafe.Pointer(&decPtrs[0]))
-	statuses := unsafe.Slice((*C.limify_status)(C.calloc(C.size_t(n), C.sizeof_limify_status)), n)
-	defer C.free(unsafe.Pointer(&statuses[0]))
-
-	off := 0
-	put := func(v string) *C.char {
-		if v == "" {
-			return nil
-		}
-		p := (*C.char)(unsafe.Pointer(&text[off]))
-		off += copy(text[off:], v)
-		text[off] = 0
-		off++
-		return p
-	}
+	text := newCText(size)
+	defer cFree(text.buf)
+	reqs := cArray[C.limify_request](n)
+	defer cFree(reqs)
+	reqPtrs := cArray[*C.limify_request](n)
+	defer cFree(reqPtrs)
+	out := newBatchOut(n)
+	defer out.free()
 	for i := range rs {
 		r := &rs[i]
 		C.limify_request_init(&reqs[i])
-		reqs[i].method = put(upperMethod(r.Method))
-		reqs[i].path = put(r.Path)
-		reqs[i].user_id = put(r.UserID)
-		reqs[i].org_id = put(r.OrgID)
-		reqs[i].api_key = put(r.APIKey)
-		reqs[i].client_ip = put(r.ClientIP)
-		reqs[i].plan = put(r.Plan)
+		reqs[i].method = text.put(upperMethod(r.Method))
+		reqs[i].path = text.put(r.Path)
+		reqs[i].user_id = text.put(r.UserID)
+		reqs[i].org_id = text.put(r.OrgID)
+		reqs[i].api_key = text.put(r.APIKey)
+		reqs[i].client_ip = text.put(r.ClientIP)
+		reqs[i].plan = text.put(r.Plan)
 		reqs[i].cost = C.int64_t(r.Cost)
-		C.limify_decision_init(&decs[i])
 		reqPtrs[i] = &reqs[i]
-		decPtrs[i] = &decs[i]
 	}
-	var cerr C.limify_error
-	C.limify_check_batch(e.handle, &reqPtrs[0], C.size_t(n), &decPtrs[0], &statuses[0], &cerr)
-	for i := range rs {
-		if st := statuses[i]; st != C.LIMIFY_OK {
-			errs[i] = &Error{Code: Status(st), Op: "CheckBatch",
-				Message: "request " + strconv.Itoa(i) + ": " + Status(st).String()}
-			continue
+	C.limify_check_batch(e.handle, &reqPtrs[0], C.size_t(n), &out.decPtrs[0], &out.statuses[0], &out.err)
+	out.answer(e, "CheckBatch", "request", nil, decisions, errs)
+	return decisions, errs
+}
+
+// CheckKeyBatch is CheckKey for many identities under the rule ruleID at
+// once (a remote storage sends them together: on Redis, one round trip).
+// identities[i] costs costs[i] (0 means 1); nil costs mean 1 each.
+// decisions[i] and errs[i] answer identities[i]; errs[i] is nil when
+// identity i was decided. An empty identity, or one with a NUL byte, fails
+// alone with ErrInvalidArgument; an unknown rule fails each with ErrNotFound.
+// An empty rule id, costs of another length than identities, a done ctx or a
+// closed engine fail every item with the same error.
+func (e *Engine) CheckKeyBatch(ctx context.Context, ruleID string, identities []string, costs []int64) (decisions []Decision, errs []error) {
+	const op = "CheckKeyBatch"
+	n := len(identities)
+	decisions, errs = make([]Decision, n), make([]error, n)
+	if n == 0 {
+		return decisions, errs
+	}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return failBatch(decisions, errs, err)
 		}
-		decisions[i] = decisionFromC(&decs[i], e.ids)
+	}
+	switch {
+	case ruleID == "":
+		return failBatch(decisions, errs, invalid(op, "the rule id must be non-empty"))
+	case strings.IndexByte(ruleID, 0) >= 0:
+		return failBatch(decisions, errs, invalid(op, "the rule id contains a NUL byte"))
+	case costs != nil && len(costs) != n:
+		return failBatch(decisions, errs, invalid(op, "%d costs for %d identities", len(costs), n))
+	}
+	// Only the identities that can be decided go to C: C item k is identity at[k].
+	at := make([]int, 0, n)
+	size := len(ruleID) + 1
+	for i, id := range identities {
+		switch {
+		case id == "":
+			errs[i] = invalid(op, "identity %d: must be non-empty", i)
+		case strings.IndexByte(id, 0) >= 0:
+			errs[i] = invalid(op, "identity %d: contains a NUL byte", i)
+		default:
+			at = append(at, i)
+			size += len(id) + 1
+		}
+	}
+	m := len(at)
+	if m == 0 {
+		return decisions, errs
+	}
+	if !e.enter() {
+		return failBatch(decisions, errs, ErrClosed)
+	}
+	defer e.exit()
+
+	// The identities array holds pointers, so it and their text live in C memory.
+	text := newCText(size)
+	defer cFree(text.buf)
+	rule := text.put(ruleID)
+	idents := cArray[*C.char](m)
+	defer cFree(idents)
+	for k, i := range at {
+		idents[k] = text.put(identities[i])
+	}
+	var ccosts *C.int64_t // NULL: 1 each
+	if costs != nil {
+		cs := cArray[C.int64_t](m)
+		defer cFree(cs)
+		for k, i := range at {
+			cs[k] = C.int64_t(costs[i])
+		}
+		ccosts = &cs[0]
+	}
+	out := newBatchOut(m)
+	defer out.free()
+	C.limify_check_key_batch(e.handle, rule, &idents[0], C.size_t(m), ccosts,
+		&out.decPtrs[0], &out.statuses[0], &out.err)
+	out.answer(e, op, "identity", at, decisions, errs)
+	return decisions, errs
+}
+
+// failBatch answers every item of a batch with err (the batch never ran).
+func failBatch(decisions []Decision, errs []error, err error) ([]Decision, []error) {
+	for i := range errs {
+		errs[i] = err
 	}
 	return decisions, errs
+}
+
+// cArray is n zeroed Ts in C memory, for what a batch call reads or writes
+// (n > 0; cFree frees it).
+func cArray[T any](n int) []T {
+	var t T
+	return unsafe.Slice((*T)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(t)))), n)
+}
+
+func cFree[T any](s []T) { C.free(unsafe.Pointer(unsafe.SliceData(s))) }
+
+// cText packs strings, each NUL-terminated, into one C buffer whose size
+// (their lengths, plus one each) the caller counted.
+type cText struct {
+	buf []byte
+	off int
+}
+
+func newCText(size int) cText { return cText{buf: cArray[byte](size)} }
+
+// put copies v in and returns it as a C string (NULL for "").
+func (t *cText) put(v string) *C.char {
+	if v == "" {
+		return nil
+	}
+	p := (*C.char)(unsafe.Pointer(&t.buf[t.off]))
+	t.off += copy(t.buf[t.off:], v)
+	t.buf[t.off] = 0
+	t.off++
+	return p
+}
+
+// batchOut is what a batch call writes: n decisions and the array of
+// pointers to them it takes (both in C memory), n statuses, the error
+// (n > 0).
+type batchOut struct {
+	decs     []C.limify_decision
+	decPtrs  []*C.limify_decision
+	statuses []C.limify_status
+	err      C.limify_error
+}
+
+func newBatchOut(n int) *batchOut {
+	b := &batchOut{
+		decs:     cArray[C.limify_decision](n),
+		decPtrs:  cArray[*C.limify_decision](n),
+		statuses: cArray[C.limify_status](n),
+	}
+	C.limify_decision_init(&b.decs[0]) // one cgo call, then copies
+	for k := range b.decs {
+		b.decs[k] = b.decs[0]
+		b.decPtrs[k] = &b.decs[k]
+	}
+	return b
+}
+
+func (b *batchOut) free() {
+	cFree(b.decs)
+	cFree(b.decPtrs)
+	cFree(b.statuses)
+}
+
+// answer reads the batch back: C item k answers item at[k] (at nil: item k)
+// with a Decision or an error naming the item ("identity 3: ..."), in the
+// library's words for the first failure (the only one it explains) and by
+// its status for the others.
+func (b *batchOut) answer(e *Engine, op, noun string, at []int, decisions []Decision, errs []error) {
+	explained := false
+	for k, st := range b.statuses {
+		i := k
+		if at != nil {
+			i = at[k]
+		}
+		if st == C.LIMIFY_OK {
+			decisions[i] = decisionFromC(&b.decs[k], e.ids)
+			continue
+		}
+		why := Status(st).String()
+		if !explained {
+			explained = true
+			// b.err is "limify_check_batch: item K: <item K's own message>".
+			if _, own, ok := strings.Cut(C.GoString(&b.err.message[0]), ": item "+strconv.Itoa(k)+": "); ok {
+				why = own
+			}
+		}
+		errs[i] = &Error{Code: Status(st), Op: op, Message: noun + " " + strconv.Itoa(i) + ": " + why}
+	}
 }
 
 // StatsFormat selects the text Stats returns.

@@ -356,11 +356,132 @@ func TestCheckBatchAnswersEachRequestInOrder(t *testing.T) {
 			t.Fatalf("request %d: %+v, %v; want allowed=%v", i, ds[i], errs[i], want)
 		}
 	}
-	if !errors.Is(errs[4], limify.ErrInvalidArgument) {
+	if !errors.Is(errs[4], limify.ErrInvalidArgument) || !strings.Contains(errs[4].Error(), "request 4: limify_check: request->cost") {
 		t.Fatalf("request 4 (negative cost): %v", errs[4])
 	}
 	if errs[5] != nil || ds[5].Matched || !ds[5].Allowed {
 		t.Fatalf("request 5 (unmatched): %+v, %v", ds[5], errs[5])
+	}
+}
+
+// The "api" rule's own rate is 2/minute: CheckKeyBatch answers each identity
+// in order, exactly as the same CheckKey calls one by one would.
+func TestCheckKeyBatchDecidesEachIdentityInOrderAsCheckKeyWould(t *testing.T) {
+	batch, single := searchEngine(t), searchEngine(t)
+	ids := []string{"a", "a", "a", "b"}
+	ds, errs := batch.CheckKeyBatch(ctx, "api", ids, nil)
+	if len(ds) != len(ids) || len(errs) != len(ids) {
+		t.Fatalf("%d decisions, %d errors for %d identities", len(ds), len(errs), len(ids))
+	}
+	for i, want := range []bool{true, true, false, true} {
+		d, err := single.CheckKey(ctx, "api", ids[i], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs[i] != nil || ds[i] != d || ds[i].Allowed != want || ds[i].RuleID != "api" {
+			t.Fatalf("identity %d (%s): batch %+v, %v; CheckKey %+v; want allowed=%v", i, ids[i], ds[i], errs[i], d, want)
+		}
+	}
+	// The batch consumed what it said: "a" is spent, "b" has one left.
+	if d, _ := batch.CheckKey(ctx, "api", "a", 1); d.Allowed {
+		t.Fatalf("a after the batch: %+v", d)
+	}
+	if d, _ := batch.CheckKey(ctx, "api", "b", 1); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("b after the batch: %+v", d)
+	}
+}
+
+func TestCheckKeyBatchFailsABadIdentityAloneAndNamesIt(t *testing.T) {
+	e := searchEngine(t)
+	ids := []string{"a", "x\x00y", "", "b", "a", "c"}
+	ds, errs := e.CheckKeyBatch(ctx, "search", ids, []int64{1, 1, 1, -1, 1, -2})
+	for i, text := range map[int]string{
+		1: "identity 1: contains a NUL byte",
+		2: "identity 2: must be non-empty",
+		3: "identity 3: limify_check_key: cost must not be negative (got -1)", // the library's words
+		5: "identity 5: invalid_argument",
+	} {
+		if !errors.Is(errs[i], limify.ErrInvalidArgument) || !strings.Contains(errs[i].Error(), text) {
+			t.Fatalf("identity %d: %v, want ErrInvalidArgument naming %q", i, errs[i], text)
+		}
+		if ds[i] != (limify.Decision{}) {
+			t.Fatalf("identity %d failed but has a decision: %+v", i, ds[i])
+		}
+	}
+	for i, left := range map[int]int64{0: 2, 4: 1} {
+		if errs[i] != nil || !ds[i].Allowed || ds[i].Remaining != left {
+			t.Fatalf("identity %d: %+v, %v; want allowed with %d left", i, ds[i], errs[i], left)
+		}
+	}
+	if d, _ := e.CheckKey(ctx, "search", "b", 1); d.Remaining != 2 {
+		t.Fatalf("the failed item consumed: %+v", d)
+	}
+}
+
+func TestCheckKeyBatchWithABadRuleOrCostsFailsEveryIdentity(t *testing.T) {
+	e := searchEngine(t)
+	ids := []string{"a", "b"}
+	cases := []struct {
+		name   string
+		rule   string
+		costs  []int64
+		target error
+		text   string
+	}{
+		{"unknown rule", "nope", nil, limify.ErrNotFound, `identity 0: no rule with id "nope"`},
+		{"empty rule id", "", nil, limify.ErrInvalidArgument, "rule id"},
+		{"NUL in the rule id", "sea\x00rch", nil, limify.ErrInvalidArgument, "NUL"},
+		{"costs of another length", "search", []int64{1}, limify.ErrInvalidArgument, "1 costs for 2 identities"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ds, errs := e.CheckKeyBatch(ctx, c.rule, ids, c.costs)
+			for i := range ids {
+				if !errors.Is(errs[i], c.target) || ds[i].Allowed {
+					t.Fatalf("identity %d: %+v, %v; want %v", i, ds[i], errs[i], c.target)
+				}
+			}
+			if !strings.Contains(errs[0].Error(), c.text) {
+				t.Fatalf("%v does not name %q", errs[0], c.text)
+			}
+		})
+	}
+	if d, _ := e.CheckKey(ctx, "search", "a", 1); d.Remaining != 2 {
+		t.Fatalf("a failed batch consumed: %+v", d)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, errs := e.CheckKeyBatch(cctx, "search", ids, nil); !errors.Is(errs[0], context.Canceled) || !errors.Is(errs[1], context.Canceled) {
+		t.Fatalf("CheckKeyBatch with a cancelled context: %v", errs)
+	}
+}
+
+// nil costs are 1 each; explicit costs count as CheckKey's (0 means 1), and a
+// cost beyond the limit (3) can never pass.
+func TestCheckKeyBatchCosts(t *testing.T) {
+	e := searchEngine(t)
+	ds, errs := e.CheckKeyBatch(ctx, "search", []string{"a", "a"}, nil)
+	if errs[0] != nil || errs[1] != nil || ds[0].Remaining != 2 || ds[1].Remaining != 1 {
+		t.Fatalf("nil costs: %+v %v", ds, errs)
+	}
+	ds, errs = e.CheckKeyBatch(ctx, "search", []string{"b", "c", "d", "a"}, []int64{0, 2, 4, 1})
+	for i, left := range []int64{2, 1, -1, 0} {
+		if errs[i] != nil || ds[i].Allowed != (left >= 0) || (left >= 0 && ds[i].Remaining != left) {
+			t.Fatalf("identity %d: %+v, %v; want %d left (-1: denied)", i, ds[i], errs[i], left)
+		}
+	}
+	if ds[2].RetryAfter != limify.RetryNever {
+		t.Fatalf("cost 4 of 3: %+v", ds[2])
+	}
+}
+
+func TestCheckKeyBatchOfNothingDecidesNothing(t *testing.T) {
+	e := searchEngine(t)
+	for _, ids := range [][]string{nil, {}} {
+		ds, errs := e.CheckKeyBatch(ctx, "search", ids, nil)
+		if ds == nil || errs == nil || len(ds) != 0 || len(errs) != 0 {
+			t.Fatalf("CheckKeyBatch(%#v) = %#v, %#v", ids, ds, errs)
+		}
 	}
 }
 
@@ -502,7 +623,8 @@ func TestEveryCallOnAClosedEngineIsErrClosed(t *testing.T) {
 	_, keyErr := e.CheckKey(ctx, "search", "a", 1)
 	_, statsErr := e.Stats(limify.StatsJSON)
 	_, batchErrs := e.CheckBatch(ctx, []limify.Request{search("a")})
-	for _, err := range []error{checkErr, keyErr, statsErr, batchErrs[0], e.Reload("{}"),
+	_, keyBatchErrs := e.CheckKeyBatch(ctx, "search", []string{"a"}, nil)
+	for _, err := range []error{checkErr, keyErr, statsErr, batchErrs[0], keyBatchErrs[0], e.Reload("{}"),
 		e.SetHooks(limify.Hooks{}), e.SetPlanProvider(nil), e.AdvanceClock(1)} {
 		if !errors.Is(err, limify.ErrClosed) || !errors.Is(err, limify.ErrFailedPrecondition) {
 			t.Fatalf("call on a closed engine: %v", err)

@@ -154,6 +154,27 @@ func TestRedisBatchMatchesSingleChecks(t *testing.T) {
 	}
 }
 
+// A key batch is decided on the real server, in order, and what it consumed
+// is there for the next engine to see.
+func TestRedisKeyBatchMatchesSingleChecks(t *testing.T) {
+	url := redisURL(t)
+	e := newEngine(t, redisConfig(t, url, redisRules, nil))
+	ds, errs := e.CheckKeyBatch(ctx, "search", []string{"b", "b", "b", "b", "c"}, nil)
+	for i, want := range []bool{true, true, true, false, true} {
+		if errs[i] != nil || ds[i].Allowed != want || ds[i].Degraded {
+			t.Fatalf("identity %d: %+v %v", i, ds[i], errs[i])
+		}
+	}
+	other := newEngine(t, redisConfig(t, url, redisRules, nil))
+	ds, errs = other.CheckKeyBatch(ctx, "search", []string{"b", "c", "x\x00"}, []int64{1, 2, 1})
+	if errs[0] != nil || ds[0].Allowed || ds[0].Degraded || errs[1] != nil || !ds[1].Allowed || ds[1].Remaining != 0 {
+		t.Fatalf("the second engine does not see the first's batch: %+v %v", ds, errs)
+	}
+	if !errors.Is(errs[2], limify.ErrInvalidArgument) {
+		t.Fatalf("identity 2 (NUL): %v", errs[2])
+	}
+}
+
 // A storage that is down is no error: failure_mode decides, the decision is
 // degraded, and the error hook hears about it.
 func TestRedisDownFollowsTheFailureMode(t *testing.T) {
