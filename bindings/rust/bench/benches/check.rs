@@ -5,8 +5,9 @@
 //! Both limit 10 000 distinct keys cycled in order, at a rate so high that
 //! every check is allowed: what is measured is the cost of a decision, not of
 //! a denial. limify's `check` adds what an HTTP request costs on top of
-//! `check_key`: route matching and picking the identity. Then two threads on
-//! the same limiter, to show what sharing one engine costs.
+//! `check_key`: route matching and picking the identity; `check_key_batch`
+//! decides 64 keys per call (reported per check). Then two threads on the
+//! same limiter, to show what sharing one engine costs.
 
 use std::ffi::CString;
 use std::hint::black_box;
@@ -20,6 +21,7 @@ use limify::{sys, Engine, Request};
 
 const KEYS: usize = 10_000;
 const RATE: u32 = 1_000_000; // per second, per key: never binding
+const BATCH: usize = 64; // keys per check_key_batch call
 
 fn keys() -> Vec<String> {
     (0..KEYS).map(|i| format!("user-{i}")).collect()
@@ -57,6 +59,23 @@ fn single_thread(c: &mut Criterion) {
             black_box(engine.check_key("api", &keys[i], 1).unwrap().allowed())
         })
     });
+    // 64 keys per call; one iteration is still one check (BATCH iterations
+    // per call), so the figure reads beside check_key's.
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    group.bench_function(format!("limify check_key_batch of {BATCH}"), |b| {
+        let mut i = 0;
+        b.iter_custom(|iters| {
+            let calls = iters.div_ceil(BATCH as u64);
+            let start = Instant::now();
+            for _ in 0..calls {
+                i = (i + BATCH) % (KEYS / BATCH * BATCH); // whole batches only
+                let batch = &key_refs[i..i + BATCH];
+                let decisions = engine.check_key_batch("api", batch, None).unwrap();
+                black_box(decisions.iter().all(|d| d.as_ref().unwrap().allowed()));
+            }
+            start.elapsed().mul_f64(iters as f64 / (calls * BATCH as u64) as f64)
+        })
+    });
     group.bench_function("limify check", |b| {
         let mut i = 0;
         b.iter(|| {
@@ -79,6 +98,37 @@ fn single_thread(c: &mut Criterion) {
             };
             assert_eq!(status, sys::LIMIFY_OK);
             black_box(decision.allowed)
+        })
+    });
+    let c_key_ptrs: Vec<*const std::ffi::c_char> = c_keys.iter().map(|k| k.as_ptr()).collect();
+    group.bench_function(format!("C API limify_check_key_batch of {BATCH}"), |b| {
+        let mut i = 0;
+        let mut decisions = [sys::limify_decision::new(); BATCH];
+        let mut err = sys::limify_error::new();
+        b.iter_custom(|iters| {
+            let calls = iters.div_ceil(BATCH as u64);
+            let start = Instant::now();
+            for _ in 0..calls {
+                i = (i + BATCH) % (KEYS / BATCH * BATCH);
+                let decision_ptrs = decisions.each_mut().map(|d| d as *mut sys::limify_decision);
+                // SAFETY: a live engine; BATCH NUL-terminated identities, and
+                // BATCH decisions; no costs (1 each), no statuses.
+                let status = unsafe {
+                    sys::limify_check_key_batch(
+                        engine.as_raw(),
+                        c"api".as_ptr(),
+                        c_key_ptrs[i..].as_ptr(),
+                        BATCH,
+                        std::ptr::null(),
+                        decision_ptrs.as_ptr(),
+                        std::ptr::null_mut(),
+                        &mut err,
+                    )
+                };
+                assert_eq!(status, sys::LIMIFY_OK);
+                black_box(decisions[BATCH - 1].allowed);
+            }
+            start.elapsed().mul_f64(iters as f64 / (calls * BATCH as u64) as f64)
         })
     });
     group.bench_function("governor keyed", |b| {

@@ -263,6 +263,16 @@ extern "C" {
         decision: *mut limify_decision,
         err: *mut limify_error,
     ) -> limify_status;
+    pub fn limify_check_key_batch(
+        engine: *mut limify_engine,
+        rule_id: *const c_char,
+        identities: *const *const c_char,
+        n: usize,
+        costs: *const i64,
+        decisions: *const *mut limify_decision,
+        statuses: *mut limify_status,
+        err: *mut limify_error,
+    ) -> limify_status;
     pub fn limify_reset_key(
         engine: *mut limify_engine,
         rule_id: *const c_char,

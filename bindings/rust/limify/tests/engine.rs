@@ -229,6 +229,98 @@ fn a_batch_answers_each_request_in_order() {
 }
 
 #[test]
+fn a_key_batch_decides_each_identity_in_order_as_check_key_would() {
+    let (engine, one_by_one) = (engine(), engine());
+    let identities = ["job-1", "job-1", "job-1", "job-2"];
+    let decisions: Vec<_> =
+        engine.check_key_batch("items", &identities, None).unwrap().into_iter().map(Result::unwrap).collect();
+    let allowed: Vec<bool> = decisions.iter().map(|d| d.allowed()).collect();
+    assert_eq!(allowed, [true, true, false, true]);
+    assert_eq!(decisions.iter().map(|d| d.remaining()).collect::<Vec<_>>(), [Some(1), Some(0), Some(0), Some(1)]);
+    assert_eq!((decisions[3].rule_id(), decisions[3].limit()), ("items", Some(2)));
+
+    // The same checks one by one on a fresh engine: the same decisions, field for field.
+    for (identity, batched) in identities.iter().zip(&decisions) {
+        let single = one_by_one.check_key("items", identity, 1).unwrap();
+        assert_eq!(format!("{batched:?}"), format!("{single:?}"), "{identity}");
+    }
+    // The batch consumed what check_key counts.
+    assert!(!engine.check_key("items", "job-1", 1).unwrap().allowed());
+    assert_eq!(engine.check_key("items", "job-2", 1).unwrap().remaining(), Some(0));
+}
+
+#[test]
+fn a_key_batch_charges_each_identity_its_cost() {
+    let engine = engine();
+    // "search": 3/second. A cost of 0 counts as 1; 4 is above the limit.
+    let decisions: Vec<_> = engine
+        .check_key_batch("search", &["a", "b", "c", "a"], Some(&[2, 0, 4, 1]))
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let got: Vec<_> = decisions.iter().map(|d| (d.allowed(), d.remaining())).collect();
+    assert_eq!(got, [(true, Some(1)), (true, Some(2)), (false, Some(3)), (true, Some(0))]);
+    assert_eq!(decisions[2].retry_after(), None, "a cost above the limit can never pass");
+
+    let err = engine.check_key_batch("search", &["a", "b"], Some(&[1])).unwrap_err();
+    assert_eq!((err.code(), err.message()), (ErrorCode::InvalidArgument, "costs has 1 items for 2 identities"));
+    let err = engine.check_key_batch("search", &["d", "d"], Some(&[1, u64::MAX])).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    assert!(err.message().starts_with("costs[1]: "), "{err}");
+    assert_eq!(engine.check_key("search", "d", 1).unwrap().remaining(), Some(2), "a refused batch decides nothing");
+}
+
+#[test]
+fn a_failing_item_of_a_key_batch_fails_alone() {
+    let engine = engine();
+    let results = engine.check_key_batch("items", &["job-1", "", "job-2", ""], None).unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(results[0].as_ref().unwrap().allowed());
+    assert!(results[2].as_ref().unwrap().allowed());
+    let first = results[1].as_ref().unwrap_err();
+    assert_eq!(first.code(), ErrorCode::InvalidArgument);
+    assert_eq!(first.message(), "limify_check_key_batch: item 1: limify_check_key: identity must not be empty");
+    let other = results[3].as_ref().unwrap_err();
+    assert_eq!((other.code(), other.message()), (ErrorCode::InvalidArgument, "identities[3]: invalid_argument"));
+    assert_eq!(engine.check_key("items", "job-1", 1).unwrap().remaining(), Some(0), "job-1 was counted once");
+}
+
+#[test]
+fn a_key_batch_refuses_a_nul_byte_naming_the_item() {
+    let engine = engine();
+    let err = engine.check_key_batch("items", &["ok", "x\0y"], None).unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (ErrorCode::InvalidArgument, "identities[1] contains a NUL byte at offset 1")
+    );
+    let err = engine.check_key_batch("it\0ms", &["ok"], None).unwrap_err();
+    assert_eq!(err.message(), "rule_id contains a NUL byte at offset 2");
+    assert_eq!(engine.check_key("items", "ok", 1).unwrap().remaining(), Some(1), "nothing was decided");
+}
+
+#[test]
+fn a_key_batch_under_an_unknown_rule_fails_every_item() {
+    let engine = engine();
+    let results = engine.check_key_batch("no_such_rule", &["a", "b"], None).unwrap();
+    assert_eq!(results.len(), 2);
+    for result in &results {
+        assert_eq!(result.as_ref().unwrap_err().code(), ErrorCode::NotFound);
+    }
+    let first = results[0].as_ref().unwrap_err();
+    assert!(first.message().starts_with("limify_check_key_batch: item 0: "), "{first}");
+    assert!(first.message().contains("no_such_rule"), "{first}");
+    assert_eq!(results[1].as_ref().unwrap_err().message(), "identities[1]: not_found");
+}
+
+#[test]
+fn an_empty_key_batch_is_empty() {
+    let engine = engine();
+    assert!(engine.check_key_batch("items", &[], None).unwrap().is_empty());
+    assert!(engine.check_key_batch("items", &[], Some(&[])).unwrap().is_empty());
+}
+
+#[test]
 fn stats_count_decisions_in_both_formats() {
     let engine = engine();
     let r = Request::new("GET", "/search").user_id("s");

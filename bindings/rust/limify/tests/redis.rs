@@ -37,6 +37,18 @@ fn engines_on_one_redis_share_limits_atomically() {
     let batch: Vec<bool> = a.check_batch(&[r, r, r, r, r]).unwrap().into_iter().map(|d| d.unwrap().allowed()).collect();
     assert_eq!(batch, [true, true, true, true, false]);
 
+    // So does a key batch, and the other engine sees what it consumed; an
+    // empty identity fails alone, a cost above the limit is denied alone.
+    let keys: Vec<bool> =
+        a.check_key_batch("shared", &["k"; 6], None).unwrap().into_iter().map(|d| d.unwrap().allowed()).collect();
+    assert_eq!(keys, [true, true, true, true, true, false]);
+    assert!(!b.check_key("shared", "k", 1).unwrap().allowed());
+    let mixed = b.check_key_batch("shared", &["k2", "", "k3", "k2"], Some(&[4, 1, 6, 1])).unwrap();
+    let decided = [&mixed[0], &mixed[2], &mixed[3]]
+        .map(|r| r.as_ref().map(|d| (d.allowed(), d.remaining(), d.degraded())).unwrap());
+    assert_eq!(decided, [(true, Some(1), false), (false, Some(5), false), (true, Some(0), false)]);
+    assert_eq!(mixed[1].as_ref().unwrap_err().code(), limify::ErrorCode::InvalidArgument);
+
     // 2 engines × 4 threads × 40 checks on one key of 100/hour: exactly 100.
     let rules = r#"[{"id": "hot", "path": "/hot", "algorithm": "sliding_window", "rate": "100/hour"}]"#;
     let engines = [Arc::new(redis_engine(&redis.url, rules)), Arc::new(redis_engine(&redis.url, rules))];
