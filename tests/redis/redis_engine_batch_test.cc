@@ -2,13 +2,15 @@
 // round trip per server): the same decisions as one Check after another, on
 // a server and on the cluster, for every algorithm, both paths, mixed rules
 // and identities; errors stay with their item; a dead server gets the
-// failure policy per item within the timeout.
+// failure policy per item within the timeout. Engine::CheckKeyBatch, the same
+// way, against CheckKey.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -130,6 +132,58 @@ TEST_P(EngineBatchTest, AnItemInErrorFailsAloneAndTheOthersAreDecided) {
     if (decisions[i].matched) {
       EXPECT_TRUE(decisions[i].allowed) << "first sight of each key";
     }
+  }
+}
+
+// CheckKeyBatch: each identity under one rule, as CheckKey one after another
+// would decide it, every rule (algorithm) in turn; an empty identity fails
+// alone; an unknown rule fails every item.
+TEST_P(EngineBatchTest, AKeyBatchDecidesLikeOneCheckKeyAfterAnother) {
+  auto batched = MakeEngine(Config(url(), UniqueName("keys-batched") + ":"));
+  auto single = MakeEngine(Config(url(), UniqueName("keys-single") + ":"));
+  ASSERT_NE(batched, nullptr);
+  ASSERT_NE(single, nullptr);
+  std::vector<std::string> keys;
+  for (int k = 0; k < 5; ++k) keys.push_back(UniqueName("job"));
+  std::vector<std::string_view> identities;
+  std::vector<int64_t> costs;
+  for (int round = 0; round < 4; ++round) {
+    for (size_t k = 0; k < keys.size(); ++k) {
+      identities.push_back(keys[k]);
+      costs.push_back((k + round) % 4 == 3 ? 2 : 1);
+    }
+  }
+  identities[7] = "";
+  for (const char* rule : {"tb", "fw", "sw", "swc", "gcra", "two", "big"}) {
+    SCOPED_TRACE(rule);
+    std::vector<Decision> decisions(identities.size());
+    std::vector<absl::Status> statuses(identities.size());
+    batched->CheckKeyBatch(rule, identities.data(), costs.data(), identities.size(),
+                           decisions.data(), statuses.data());
+    int allowed = 0, denied = 0;
+    for (size_t i = 0; i < identities.size(); ++i) {
+      SCOPED_TRACE(::testing::Message() << "item " << i);
+      if (identities[i].empty()) {
+        EXPECT_EQ(statuses[i].code(), absl::StatusCode::kInvalidArgument) << statuses[i];
+        continue;
+      }
+      Decision expected;
+      ASSERT_TRUE(single->CheckKey(rule, identities[i], costs[i], &expected).ok());
+      ASSERT_TRUE(statuses[i].ok()) << statuses[i];
+      ExpectSameDecision(decisions[i], expected);
+      (decisions[i].allowed ? allowed : denied) += 1;
+    }
+    EXPECT_GT(allowed, 0);
+    if (std::string_view(rule) != "big") {
+      EXPECT_GT(denied, 0) << "the batch must reach the limit";
+    }
+  }
+  std::vector<Decision> decisions(2);
+  std::vector<absl::Status> statuses(2);
+  batched->CheckKeyBatch("nope", identities.data(), nullptr, 2, decisions.data(),
+                         statuses.data());
+  for (const absl::Status& status : statuses) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
   }
 }
 
