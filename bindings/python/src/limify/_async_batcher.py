@@ -5,8 +5,8 @@ Python, more than the check itself. Here `acheck` (or `acheck_key`) prepares
 its C arguments on the loop, queues them and awaits a future; the worker takes
 everything queued, decides it in one go (the engine's batch calls: one
 pipelined round trip on Redis, the GIL released meanwhile) and hands the
-results back to each loop in one callback. A batch is what arrived during the previous round trip: under load
-it grows, and a lone check waits for nobody.
+results back to each loop in one callback. A batch is what arrived during the
+previous round trip: under load it grows, and a lone check waits for nobody.
 """
 
 from __future__ import annotations
