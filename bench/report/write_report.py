@@ -536,6 +536,11 @@ def redis(rep: Report) -> None:
     python_peers(rep)
 
 
+def is_limify(contender: str) -> bool:
+    """limify's own cases ("limify", "limify-batch", ...); "limifyrate" is a peer."""
+    return contender == "limify" or contender.startswith("limify-")
+
+
 def python_peers(rep: Report) -> None:
     rep.add("\n### From Python: limify's binding beside limits, limifyrate, pylimitx, distributed-rate-limiter\n")
     if rep.missing("Python binding beside", "Python benchmark"):
@@ -554,7 +559,7 @@ def python_peers(rep: Report) -> None:
         else:
             mine = ours.get((r["storage"], r["threads"]))
             out.append([r["contender"], r["storage"], r["threads"], num(r["checks_per_s"]),
-                        "" if r["contender"].startswith("limify") else ratio(mine, r["checks_per_s"])])
+                        "" if is_limify(r["contender"]) else ratio(mine, r["checks_per_s"])])
     rep.add("Each thread checks identities round-robin from 1,000 user ids; on Redis the database is emptied "
             "first and the keys written are counted, so a limiter that silently failed open would show. "
             "Every case runs once per round, the contenders in turn, and each figure is its case's median over "
@@ -564,7 +569,7 @@ def python_peers(rep: Report) -> None:
     rep.add(table(["contender", "storage", "threads", "checks/s", "limify / peer"], out))
     for storage in ("redis", "memory"):
         peers = [r for r in rows if r.get("storage") == storage and r.get("threads") == 1 and "error" not in r
-                 and not r["contender"].startswith("limify")]
+                 and not is_limify(r["contender"])]
         mine = ours.get((storage, 1))
         if peers and mine:
             top = max(peers, key=lambda r: r["checks_per_s"])
@@ -603,8 +608,8 @@ def python_async(rep: Report, rows: list, thread_rows: list) -> None:
             "concurrent calls together in one worker thread; `limits.aio` on redis-py's asyncio client):\n")
     rep.add(table(["contender", "tasks", "checks/s", "limify / limits.aio"], out))
     ok = [r for r in rows + thread_rows if r.get("storage") == "redis" and r.get("threads") == 1 and "error" not in r]
-    ours = [r for r in ok if r["contender"].startswith("limify")]
-    peers = [r for r in ok if not r["contender"].startswith("limify")]
+    ours = [r for r in ok if is_limify(r["contender"])]
+    peers = [r for r in ok if not is_limify(r["contender"])]
     if ours and peers:
         best, top = max(ours, key=lambda r: r["checks_per_s"]), max(peers, key=lambda r: r["checks_per_s"])
 

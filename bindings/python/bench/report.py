@@ -6,6 +6,11 @@ import json
 import sys
 
 
+def is_limify(contender: str) -> bool:
+    """limify's own cases ("limify", "limify-batch", ...); "limifyrate" is a peer."""
+    return contender == "limify" or contender.startswith("limify-")
+
+
 def medians(rows: list[dict]) -> list[dict]:
     """One row per case (contender, storage, threads, tasks): the median of its rounds' checks/s.
 
@@ -47,12 +52,12 @@ def main(path: str) -> None:
         if "tasks" in r:
             continue  # the async rows have their own table
         ours = best.get((r["storage"], r["threads"]))
-        ratio = f"{ours / r['checks_per_s']:.1f}x" if ours and not r["contender"].startswith("limify") else ""
+        ratio = f"{ours / r['checks_per_s']:.1f}x" if ours and not is_limify(r["contender"]) else ""
         print(f"| {r['contender']} | {r['storage']} | {r['threads']} | {r['checks_per_s']:,} | {ratio} |")
     for storage in ("memory", "redis"):
         for threads in (1, 8):
             peers = [r for r in rows if r.get("storage") == storage and r.get("threads") == threads
-                     and "error" not in r and "tasks" not in r and not r["contender"].startswith("limify")]
+                     and "error" not in r and "tasks" not in r and not is_limify(r["contender"])]
             ours = best.get((storage, threads))
             if peers and ours:
                 top = max(peers, key=lambda r: r["checks_per_s"])
@@ -82,8 +87,8 @@ def async_table(rows: list[dict]) -> None:
 def one_thread_summary(rows: list[dict]) -> None:
     """Redis from one thread: each side's best way (per call, batch, async) against the other's."""
     ok = [r for r in rows if r.get("storage") == "redis" and r.get("threads") == 1 and "error" not in r]
-    ours = [r for r in ok if r["contender"].startswith("limify")]
-    peers = [r for r in ok if not r["contender"].startswith("limify")]
+    ours = [r for r in ok if is_limify(r["contender"])]
+    peers = [r for r in ok if not is_limify(r["contender"])]
     if not ours or not peers:
         return
     best = max(ours, key=lambda r: r["checks_per_s"])
