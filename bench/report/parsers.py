@@ -179,16 +179,18 @@ def python_bench(text: str) -> dict:
     versions = {}
     for name, version in re.findall(r"\b(limits|pylimitx|distributed-rate-limiter|redis|limifyrate)==(\S+)", text):
         versions[name] = version
-    return {"rows": _python_bench_medians(json_lines(text)), "versions": versions}
+    report = _python_bench_report()
+    rows = report.medians(json_lines(text))  # run.sh runs every case once per round
+    return {"rows": rows, "versions": versions, "fastest_ways": report.fastest_ways(rows)}
 
 
-def _python_bench_medians(rows: list[dict]) -> list[dict]:
-    """run.sh runs every case once per round: the median of each, as its own report does."""
+def _python_bench_report():
+    """bindings/python/bench/report.py, whose medians and paired ratios the report reuses."""
     spec = importlib.util.spec_from_file_location(
         "python_bench_report", Path(__file__).resolve().parents[2] / "bindings/python/bench/report.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.medians(rows)
+    return module
 
 
 def markdown_tables(text: str) -> list[dict]:

@@ -615,9 +615,16 @@ def python_async(rep: Report, rows: list, thread_rows: list) -> None:
 
         def how(r: dict) -> str:
             return r["contender"] + (f" async ({r['tasks']} tasks)" if "tasks" in r else "")
+        # Results files since 3 December also hold the ratio round by round (see report.py's fastest_ways).
+        paired = ((rep.d.get("python") or {}).get("fastest_ways") or {}).get("paired") or []
+        by_round = ""
+        if paired:
+            mid = sorted(paired)[(len(paired) - 1) // 2]
+            by_round = (f"; paired within each round (limify's best over the peers' best of the same round): "
+                        f"median {mid:.2f}×, rounds {', '.join(f'{x:.2f}×' for x in paired)}")
         rep.headlines.append(f"- Python on redis, one thread, each side's fastest way: {how(best)} "
                              f"{num(best['checks_per_s'])} checks/s vs {how(top)} {num(top['checks_per_s'])} → "
-                             f"{best['checks_per_s'] / top['checks_per_s']:.2f}×")
+                             f"{best['checks_per_s'] / top['checks_per_s']:.2f}× (medians){by_round}")
 
 
 def postgres(rep: Report) -> None:

@@ -26,8 +26,43 @@ def medians(rows: list[dict]) -> list[dict]:
             continue
         row = dict(ok[(len(ok) - 1) // 2])  # the median (the lower one for an even count)
         row["rounds"] = [r["checks_per_s"] for r in ok]
+        # Round by round, in the order run (None: failed), for ratios paired within a round.
+        row["by_round"] = [None if "error" in r else r.get("checks_per_s") for r in runs]
         out.append(row)
     return out
+
+
+def fastest_ways(rows: list[dict]) -> dict | None:
+    """Redis from one thread, each side's fastest way (per call, batch, async) against the other's.
+
+    `ours` and `peer` are the best medians; `paired` is, for each round, limify's best figure of
+    that round over the peers' best of the same round: the contenders of a round run minutes
+    apart at most, while the machine's speed drifts between rounds (the ratio of two medians may
+    take them from different rounds).
+    """
+    ok = [r for r in rows if r.get("storage") == "redis" and r.get("threads") == 1 and "error" not in r]
+    ours = [r for r in ok if is_limify(r["contender"])]
+    peers = [r for r in ok if not is_limify(r["contender"])]
+    if not ours or not peers:
+        return None
+
+    def best_in(side: list[dict], k: int) -> int | None:
+        values = [r["by_round"][k] for r in side if k < len(r.get("by_round", [])) and r["by_round"][k]]
+        return max(values, default=None)
+
+    rounds = max(len(r.get("by_round", [])) for r in ok)
+    paired = []
+    for k in range(rounds):
+        mine, theirs = best_in(ours, k), best_in(peers, k)
+        if mine and theirs:
+            paired.append(round(mine / theirs, 2))
+    return {"ours": max(ours, key=lambda r: r["checks_per_s"]), "peer": max(peers, key=lambda r: r["checks_per_s"]),
+            "paired": paired}
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[(len(values) - 1) // 2]
 
 
 def load(path: str) -> list[dict]:
@@ -86,19 +121,18 @@ def async_table(rows: list[dict]) -> None:
 
 def one_thread_summary(rows: list[dict]) -> None:
     """Redis from one thread: each side's best way (per call, batch, async) against the other's."""
-    ok = [r for r in rows if r.get("storage") == "redis" and r.get("threads") == 1 and "error" not in r]
-    ours = [r for r in ok if is_limify(r["contender"])]
-    peers = [r for r in ok if not is_limify(r["contender"])]
-    if not ours or not peers:
+    ways = fastest_ways(rows)
+    if ways is None:
         return
-    best = max(ours, key=lambda r: r["checks_per_s"])
-    top = max(peers, key=lambda r: r["checks_per_s"])
+    best, top, paired = ways["ours"], ways["peer"], ways["paired"]
 
     def how(r: dict) -> str:
         return r["contender"] + (f" async, {r['tasks']} tasks" if "tasks" in r else "")
 
     print(f"redis, one thread, best of each: limify {how(best)} {best['checks_per_s']:,}/s vs "
-          f"{how(top)} {top['checks_per_s']:,}/s = {best['checks_per_s'] / top['checks_per_s']:.1f}x")
+          f"{how(top)} {top['checks_per_s']:,}/s = {best['checks_per_s'] / top['checks_per_s']:.1f}x"
+          + (f"; round by round {median(paired):.1f}x (rounds: {', '.join(f'{x:.1f}x' for x in paired)})"
+             if paired else ""))
 
 
 if __name__ == "__main__":
