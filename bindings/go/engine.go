@@ -378,14 +378,9 @@ func (e *Engine) key(ctx context.Context, op, ruleID, identity string, cost int6
 // request i was decided.
 func (e *Engine) CheckBatch(ctx context.Context, rs []Request) (decisions []Decision, errs []error) {
 	n := len(rs)
-	decisions, errs = make([]Decision, n), make([]error, n)
-	if n == 0 {
+	decisions, errs, ok := startBatch(ctx, n)
+	if !ok {
 		return decisions, errs
-	}
-	if ctx != nil {
-		if err := ctx.Err(); err != nil {
-			return failBatch(decisions, errs, err)
-		}
 	}
 	for i := range rs {
 		if f := badField(&rs[i]); f != "" {
@@ -441,14 +436,9 @@ func (e *Engine) CheckBatch(ctx context.Context, rs []Request) (decisions []Deci
 func (e *Engine) CheckKeyBatch(ctx context.Context, ruleID string, identities []string, costs []int64) (decisions []Decision, errs []error) {
 	const op = "CheckKeyBatch"
 	n := len(identities)
-	decisions, errs = make([]Decision, n), make([]error, n)
-	if n == 0 {
+	decisions, errs, ok := startBatch(ctx, n)
+	if !ok {
 		return decisions, errs
-	}
-	if ctx != nil {
-		if err := ctx.Err(); err != nil {
-			return failBatch(decisions, errs, err)
-		}
 	}
 	switch {
 	case ruleID == "":
@@ -505,6 +495,23 @@ func (e *Engine) CheckKeyBatch(ctx context.Context, ruleID string, identities []
 		&out.decPtrs[0], &out.statuses[0], &out.err)
 	out.answer(e, op, "identity", at, decisions, errs)
 	return decisions, errs
+}
+
+// startBatch makes the answers of a batch of n items; ok is false when
+// there is nothing to decide: no item, or ctx is done (every item then
+// answers ctx's error).
+func startBatch(ctx context.Context, n int) (decisions []Decision, errs []error, ok bool) {
+	decisions, errs = make([]Decision, n), make([]error, n)
+	if n == 0 {
+		return decisions, errs, false
+	}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			failBatch(decisions, errs, err)
+			return decisions, errs, false
+		}
+	}
+	return decisions, errs, true
 }
 
 // failBatch answers every item of a batch with err (the batch never ran).
